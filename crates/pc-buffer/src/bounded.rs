@@ -1,0 +1,593 @@
+//! [`BoundedBuffer`]: a queue behind one `Mutex`, with a `Condvar` for producers waiting for room and one for consumers waiting for items.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::PoisonError;
+use std::time::{Duration, Instant};
+
+use crate::err::{
+    CapacityError, GetError, GetTimeoutError, PutError, PutTimeoutError, TryGetError, TryPutError,
+};
+use crate::iter::{Iter, TryIter};
+use crate::stats::{BufferStats, Counters};
+use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::waiters::Waiters;
+
+/// The queue never preallocates room for more than this many items, so that a huge capacity
+/// used as "practically unbounded" does not reserve memory up front.
+const MAX_PREALLOCATED: usize = 4096;
+
+/// A bounded blocking FIFO buffer shared by producers and consumers.
+///
+/// [`put`](Self::put) blocks while the buffer is full (backpressure), [`get`](Self::get)
+/// blocks while it is empty. [`close`](Self::close) ends the stream: producers get their item
+/// back in the error, consumers still drain every item already in the buffer and only then see
+/// [`GetError`].
+///
+/// The buffer is `Sync`: share it by reference with [`std::thread::scope`] or through an
+/// [`Arc`](std::sync::Arc).
+///
+/// ```
+/// use pc_buffer::BoundedBuffer;
+///
+/// let buffer = BoundedBuffer::new(10).unwrap();
+/// let received: Vec<u32> = std::thread::scope(|s| {
+///     s.spawn(|| {
+///         for i in 0..100 {
+///             buffer.put(i).unwrap(); // waits whenever 10 items are in flight
+///         }
+///         buffer.close(); // the original's `mark_complete`
+///     });
+///     buffer.iter().collect() // ends once closed and drained
+/// });
+/// assert_eq!(received, (0..100).collect::<Vec<_>>());
+/// ```
+///
+/// # Panics and poisoning
+///
+/// The buffer never runs user code while it holds its lock (no `Drop`, no callback), and its
+/// invariants hold at every unlock. If a thread nevertheless panics while holding the lock (for
+/// example on an allocation failure), the lock is poisoned; the buffer deliberately recovers
+/// from the poison and stays fully usable by every other thread, since the state it protects is
+/// consistent.
+pub struct BoundedBuffer<T> {
+    state: Mutex<State<T>>,
+    /// Producers wait here while the buffer is full.
+    pub(crate) not_full: Condvar,
+    /// Consumers wait here while the buffer is empty.
+    pub(crate) not_empty: Condvar,
+    capacity: usize,
+}
+
+/// Everything behind the lock.
+pub(crate) struct State<T> {
+    queue: VecDeque<T>,
+    closed: bool,
+    /// Producers blocked on `not_full`.
+    putters: Waiters,
+    /// Consumers blocked on `not_empty`.
+    getters: Waiters,
+    counters: Counters,
+}
+
+impl<T> State<T> {
+    #[inline]
+    fn push(&mut self, item: T) {
+        self.queue.push_back(item);
+        self.counters.items_put += 1;
+        self.counters.high_water = self.counters.high_water.max(self.queue.len());
+    }
+
+    #[inline]
+    fn waiters(&mut self, side: Side) -> &mut Waiters {
+        match side {
+            Side::Put => &mut self.putters,
+            Side::Get => &mut self.getters,
+        }
+    }
+}
+
+/// Which side of the buffer a thread waits on.
+#[derive(Clone, Copy)]
+enum Side {
+    /// A producer waiting for room.
+    Put,
+    /// A consumer waiting for an item.
+    Get,
+}
+
+/// Why a wait ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// The condition holds (room for a producer, an item for a consumer) or the buffer is closed.
+    Ready,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+impl<T> BoundedBuffer<T> {
+    /// Creates a buffer that holds at most `capacity` items.
+    ///
+    /// A capacity of zero is an error rather than a panic: a zero-capacity buffer could never
+    /// accept an item.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::<String>::new(10).unwrap();
+    /// assert_eq!(buffer.capacity(), 10);
+    /// assert!(BoundedBuffer::<String>::new(0).is_err());
+    /// ```
+    pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+        if capacity == 0 {
+            return Err(CapacityError);
+        }
+        Ok(Self {
+            state: Mutex::new(State {
+                queue: VecDeque::with_capacity(capacity.min(MAX_PREALLOCATED)),
+                closed: false,
+                putters: Waiters::default(),
+                getters: Waiters::default(),
+                counters: Counters::default(),
+            }),
+            not_full: Condvar::new(),
+            not_empty: Condvar::new(),
+            capacity,
+        })
+    }
+
+    /// Puts `item` at the back, waiting while the buffer is full.
+    ///
+    /// Returns the item inside [`PutError`] if the buffer is (or becomes, while waiting) closed.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(1).unwrap();
+    /// buffer.put("a").unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| buffer.put("b").unwrap()); // waits until "a" is taken
+    ///     assert_eq!(buffer.get(), Ok("a"));
+    /// });
+    /// assert_eq!(buffer.get(), Ok("b"));
+    /// ```
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
+        let (state, _) = self.wait(self.lock(), Side::Put, None);
+        self.put_locked(state, item).map_err(PutError)
+    }
+
+    /// Puts `item` if there is room right now, without waiting.
+    ///
+    /// ```
+    /// use pc_buffer::{BoundedBuffer, TryPutError};
+    ///
+    /// let buffer = BoundedBuffer::new(1).unwrap();
+    /// buffer.try_put(1).unwrap();
+    /// assert_eq!(buffer.try_put(2), Err(TryPutError::Full(2)));
+    /// buffer.close();
+    /// assert_eq!(buffer.try_put(3), Err(TryPutError::Closed(3)));
+    /// ```
+    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+        let state = self.lock();
+        if !state.closed && state.queue.len() >= self.capacity {
+            return Err(TryPutError::Full(item));
+        }
+        self.put_locked(state, item).map_err(TryPutError::Closed)
+    }
+
+    /// Puts `item`, waiting at most `timeout` for room.
+    ///
+    /// The wait is measured against a deadline, so spurious wake-ups neither shorten nor
+    /// lengthen it. On timeout the item is handed back in [`PutTimeoutError::Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pc_buffer::{BoundedBuffer, PutTimeoutError};
+    ///
+    /// let buffer = BoundedBuffer::new(1).unwrap();
+    /// buffer.put(1).unwrap();
+    /// let err = buffer.put_timeout(2, Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err, PutTimeoutError::Timeout(2));
+    /// ```
+    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutTimeoutError<T>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.put_deadline(item, deadline),
+            // A timeout too far away to represent is no timeout at all.
+            None => self.put(item).map_err(PutTimeoutError::from),
+        }
+    }
+
+    /// Puts `item`, waiting for room until `deadline` at the latest.
+    pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
+        match self.wait(self.lock(), Side::Put, Some(deadline)) {
+            (_, Wake::TimedOut) => Err(PutTimeoutError::Timeout(item)),
+            (state, Wake::Ready) => self
+                .put_locked(state, item)
+                .map_err(PutTimeoutError::Closed),
+        }
+    }
+
+    /// Puts every item of `items` in order, waiting for room as often as needed, and taking the
+    /// lock once per run of items that fits rather than once per item.
+    ///
+    /// If the buffer is (or becomes) closed, the items not yet delivered are handed back, in
+    /// order, inside [`PutError`]; the ones before them were delivered.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(8).unwrap();
+    /// buffer.put_batch(vec![1, 2, 3]).unwrap();
+    /// assert_eq!(buffer.len(), 3);
+    /// buffer.close();
+    /// assert_eq!(buffer.put_batch(vec![4, 5]).unwrap_err().into_inner(), vec![4, 5]);
+    /// ```
+    pub fn put_batch(&self, items: Vec<T>) -> Result<(), PutError<Vec<T>>> {
+        let mut items = items.into_iter();
+        while items.len() > 0 {
+            let (mut state, _) = self.wait(self.lock(), Side::Put, None);
+            if state.closed {
+                return Err(PutError(items.collect()));
+            }
+            let room = self.capacity - state.queue.len();
+            let mut pushed = 0;
+            for item in items.by_ref().take(room) {
+                state.push(item);
+                pushed += 1;
+            }
+            let wake = state.getters.signal(pushed);
+            drop(state);
+            self.notify(&self.not_empty, wake);
+        }
+        Ok(())
+    }
+
+    /// Takes the item at the front, waiting while the buffer is empty.
+    ///
+    /// After [`close`](Self::close), the items still in the buffer are handed out as usual;
+    /// only a closed *and* empty buffer returns [`GetError`].
+    ///
+    /// ```
+    /// use pc_buffer::{BoundedBuffer, GetError};
+    ///
+    /// let buffer = BoundedBuffer::new(4).unwrap();
+    /// buffer.put(7).unwrap();
+    /// buffer.close();
+    /// assert_eq!(buffer.get(), Ok(7)); // drained after close
+    /// assert_eq!(buffer.get(), Err(GetError));
+    /// ```
+    pub fn get(&self) -> Result<T, GetError> {
+        let (state, _) = self.wait(self.lock(), Side::Get, None);
+        self.get_locked(state).ok_or(GetError)
+    }
+
+    /// Takes the item at the front if there is one right now, without waiting.
+    ///
+    /// ```
+    /// use pc_buffer::{BoundedBuffer, TryGetError};
+    ///
+    /// let buffer = BoundedBuffer::<u8>::new(4).unwrap();
+    /// assert_eq!(buffer.try_get(), Err(TryGetError::Empty));
+    /// buffer.close();
+    /// assert_eq!(buffer.try_get(), Err(TryGetError::Closed));
+    /// ```
+    pub fn try_get(&self) -> Result<T, TryGetError> {
+        let state = self.lock();
+        let closed = state.closed;
+        self.get_locked(state).ok_or(if closed {
+            TryGetError::Closed
+        } else {
+            TryGetError::Empty
+        })
+    }
+
+    /// Takes the item at the front, waiting at most `timeout` for one.
+    ///
+    /// The wait is measured against a deadline, so spurious wake-ups neither shorten nor
+    /// lengthen it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pc_buffer::{BoundedBuffer, GetTimeoutError};
+    ///
+    /// let buffer = BoundedBuffer::<u8>::new(4).unwrap();
+    /// assert_eq!(buffer.get_timeout(Duration::from_millis(10)), Err(GetTimeoutError::Timeout));
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.get_deadline(deadline),
+            None => self.get().map_err(GetTimeoutError::from),
+        }
+    }
+
+    /// Takes the item at the front, waiting for one until `deadline` at the latest.
+    pub fn get_deadline(&self, deadline: Instant) -> Result<T, GetTimeoutError> {
+        match self.wait(self.lock(), Side::Get, Some(deadline)) {
+            (_, Wake::TimedOut) => Err(GetTimeoutError::Timeout),
+            (state, Wake::Ready) => self.get_locked(state).ok_or(GetTimeoutError::Closed),
+        }
+    }
+
+    /// Takes up to `max` items from the front in one locked step, waiting while the buffer is
+    /// empty; returns them in order (at least one).
+    ///
+    /// `max == 0` returns an empty vector at once. See [`get_batch_into`](Self::get_batch_into)
+    /// to reuse an allocation.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(8).unwrap();
+    /// buffer.put_batch((1..=5).collect()).unwrap();
+    /// assert_eq!(buffer.get_batch(3).unwrap(), vec![1, 2, 3]);
+    /// assert_eq!(buffer.get_batch(3).unwrap(), vec![4, 5]);
+    /// ```
+    pub fn get_batch(&self, max: usize) -> Result<Vec<T>, GetError> {
+        let mut out = Vec::new();
+        self.get_batch_into(&mut out, max)?;
+        Ok(out)
+    }
+
+    /// Appends up to `max` items from the front to `out` in one locked step, waiting while the
+    /// buffer is empty; returns how many were appended (at least one, unless `max == 0`).
+    ///
+    /// Returns [`GetError`] only when the buffer is closed and empty.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(8).unwrap();
+    /// buffer.put_batch(vec!['a', 'b', 'c']).unwrap();
+    /// let mut out = Vec::with_capacity(8);
+    /// assert_eq!(buffer.get_batch_into(&mut out, 8), Ok(3));
+    /// assert_eq!(out, ['a', 'b', 'c']);
+    /// ```
+    pub fn get_batch_into(&self, out: &mut Vec<T>, max: usize) -> Result<usize, GetError> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let (mut state, _) = self.wait(self.lock(), Side::Get, None);
+        let n = state.queue.len().min(max);
+        if n == 0 {
+            // `wait` returned Ready on an empty buffer: it is closed.
+            return Err(GetError);
+        }
+        out.extend(state.queue.drain(..n));
+        state.counters.items_got += n as u64;
+        let wake = state.putters.signal(n);
+        drop(state);
+        self.notify(&self.not_full, wake);
+        Ok(n)
+    }
+
+    /// Closes the buffer (the original's `mark_complete`): no more items are accepted, and every
+    /// blocked producer and consumer wakes up.
+    ///
+    /// Blocked producers get their item back in their error; consumers go on draining the items
+    /// already in the buffer. Returns `true` if this call closed the buffer, `false` if it was
+    /// already closed (closing is idempotent).
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::<u8>::new(1).unwrap();
+    /// assert!(buffer.close());
+    /// assert!(!buffer.close());
+    /// assert!(buffer.is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        let mut state = self.lock();
+        if state.closed {
+            return false;
+        }
+        state.closed = true;
+        let wake_putters = state.putters.signal_all();
+        let wake_getters = state.getters.signal_all();
+        drop(state);
+        if wake_putters {
+            self.not_full.notify_all();
+        }
+        if wake_getters {
+            self.not_empty.notify_all();
+        }
+        true
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// The number of items in the buffer right now (the original's `size`).
+    pub fn len(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Whether the buffer holds no item right now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the buffer holds `capacity` items right now.
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.capacity
+    }
+
+    /// The most items the buffer holds at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// A snapshot of the buffer's counters: items through, high-water mark, and how often and
+    /// how long producers and consumers waited.
+    pub fn stats(&self) -> BufferStats {
+        let state = self.lock();
+        let c = &state.counters;
+        BufferStats {
+            capacity: self.capacity,
+            len: state.queue.len(),
+            high_water: c.high_water,
+            closed: state.closed,
+            producers_waiting: state.putters.waiting(),
+            consumers_waiting: state.getters.waiting(),
+            items_put: c.items_put,
+            items_got: c.items_got,
+            put_waits: c.put_waits,
+            put_wait_time: c.put_wait_time,
+            get_waits: c.get_waits,
+            get_wait_time: c.get_wait_time,
+        }
+    }
+
+    /// A blocking iterator that takes items until the buffer is closed and drained.
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { buffer: self }
+    }
+
+    /// A non-blocking iterator that takes the items in the buffer right now.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(4).unwrap();
+    /// buffer.put_batch(vec![1, 2]).unwrap();
+    /// assert_eq!(buffer.try_iter().collect::<Vec<_>>(), [1, 2]); // does not wait for more
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { buffer: self }
+    }
+
+    /// Takes the lock, recovering from poisoning: the state is consistent at every unlock (see
+    /// the type's docs), so a panic elsewhere must not make the buffer unusable.
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Pushes `item` unless the buffer is closed (then hands it back), and wakes a consumer if
+    /// one is parked. The caller has already made sure there is room.
+    #[inline]
+    fn put_locked(&self, mut state: MutexGuard<'_, State<T>>, item: T) -> Result<(), T> {
+        if state.closed {
+            return Err(item);
+        }
+        debug_assert!(state.queue.len() < self.capacity);
+        state.push(item);
+        let wake = state.getters.signal(1);
+        // Notify after the state change and after unlocking: the woken consumer finds the item
+        // and does not immediately block again on the lock we would still hold.
+        drop(state);
+        self.notify(&self.not_empty, wake);
+        Ok(())
+    }
+
+    /// Pops the front item, if any, and wakes a producer if one is parked.
+    #[inline]
+    fn get_locked(&self, mut state: MutexGuard<'_, State<T>>) -> Option<T> {
+        let item = state.queue.pop_front()?;
+        state.counters.items_got += 1;
+        let wake = state.putters.signal(1);
+        drop(state);
+        self.notify(&self.not_full, wake);
+        Some(item)
+    }
+
+    /// Threads counted as waiting on (the put side, the get side); both are zero whenever no
+    /// thread is inside a blocking call.
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.putters.waiting(), state.getters.waiting())
+    }
+
+    /// Whether a panic while holding the lock has poisoned it (std only: loom cannot poison).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn state_is_poisoned(&self) -> bool {
+        self.state.is_poisoned()
+    }
+
+    #[inline]
+    fn notify(&self, condvar: &Condvar, times: usize) {
+        for _ in 0..times {
+            condvar.notify_one();
+        }
+    }
+
+    /// Blocks on `side`'s condition variable until that side can proceed (room for a producer,
+    /// an item for a consumer) or the buffer is closed, or until `deadline` passes.
+    ///
+    /// Returns at once, without touching the clock, if the side can already proceed: the fast
+    /// path of every operation goes through here.
+    fn wait<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State<T>>,
+        side: Side,
+        deadline: Option<Instant>,
+    ) -> (MutexGuard<'a, State<T>>, Wake) {
+        let ready = |state: &State<T>| match side {
+            Side::Put => state.closed || state.queue.len() < self.capacity,
+            Side::Get => state.closed || !state.queue.is_empty(),
+        };
+        if ready(&state) {
+            return (state, Wake::Ready);
+        }
+        let condvar = match side {
+            Side::Put => &self.not_full,
+            Side::Get => &self.not_empty,
+        };
+        let started = Instant::now();
+        let mut wake = Wake::Ready;
+        // A `while`, not an `if`: returning from a wait does not mean this thread may proceed.
+        // The wake-up may be spurious, a timeout, or meant for a slot that another thread (a
+        // barging producer or consumer that never waited) took first. Only the re-checked
+        // condition, under the lock, says whether to proceed.
+        while !ready(&state) {
+            let now = Instant::now();
+            let timeout = match deadline {
+                Some(deadline) if now >= deadline => {
+                    wake = Wake::TimedOut;
+                    break;
+                }
+                Some(deadline) => Some(deadline - now),
+                None => None,
+            };
+            state.waiters(side).register();
+            state = match timeout {
+                None => condvar.wait(state).unwrap_or_else(PoisonError::into_inner),
+                Some(timeout) => {
+                    condvar
+                        .wait_timeout(state, timeout)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+            state.waiters(side).unregister();
+        }
+        let waited = started.elapsed();
+        let counters = &mut state.counters;
+        match side {
+            Side::Put => {
+                counters.put_waits += 1;
+                counters.put_wait_time += waited;
+            }
+            Side::Get => {
+                counters.get_waits += 1;
+                counters.get_wait_time += waited;
+            }
+        }
+        (state, wake)
+    }
+}
+
+impl<T> fmt::Debug for BoundedBuffer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("BoundedBuffer")
+            .field("capacity", &self.capacity)
+            .field("len", &state.queue.len())
+            .field("closed", &state.closed)
+            .field("waiting_producers", &state.putters.waiting())
+            .field("waiting_consumers", &state.getters.waiting())
+            .finish()
+    }
+}

@@ -1,0 +1,130 @@
+//! A bounded blocking buffer for producer-consumer programs: a `Mutex` and two `Condvar`s, with wait/notify logic model-checked by loom.
+//!
+//! # Tutorial
+//!
+//! A [`BoundedBuffer`] holds at most `capacity` items. Producers [`put`](BoundedBuffer::put)
+//! items and wait while it is full; consumers [`get`](BoundedBuffer::get) them in FIFO order and
+//! wait while it is empty. A full buffer slows producers down to the consumers' pace: that is
+//! backpressure, and it is what keeps memory bounded.
+//!
+//! ```
+//! use pc_buffer::BoundedBuffer;
+//!
+//! let buffer = BoundedBuffer::new(10).unwrap();
+//! buffer.put("hello").unwrap();
+//! assert_eq!(buffer.len(), 1);
+//! assert_eq!(buffer.get(), Ok("hello"));
+//! ```
+//!
+//! ## Several producers and consumers
+//!
+//! The buffer is shared by reference. When the producers are done, [`close`](BoundedBuffer::close)
+//! it: consumers drain what is left and then stop.
+//!
+//! ```
+//! use pc_buffer::BoundedBuffer;
+//!
+//! let buffer = BoundedBuffer::new(4).unwrap();
+//! let total: u64 = std::thread::scope(|s| {
+//!     let producers: Vec<_> = (0..3u64)
+//!         .map(|p| {
+//!             let buffer = &buffer;
+//!             s.spawn(move || {
+//!                 for i in 0..100 {
+//!                     buffer.put(p * 1000 + i).unwrap();
+//!                 }
+//!             })
+//!         })
+//!         .collect();
+//!     let consumers: Vec<_> = (0..2)
+//!         .map(|_| s.spawn(|| buffer.iter().sum::<u64>()))
+//!         .collect();
+//!     for producer in producers {
+//!         producer.join().unwrap();
+//!     }
+//!     buffer.close();
+//!     consumers.into_iter().map(|c| c.join().unwrap()).sum()
+//! });
+//! assert_eq!(total, (0..3u64).map(|p| (0..100).map(|i| p * 1000 + i).sum::<u64>()).sum());
+//! ```
+//!
+//! ## Nothing is lost
+//!
+//! Every operation that cannot deliver an item hands it back in its error:
+//!
+//! ```
+//! use std::time::Duration;
+//! use pc_buffer::{BoundedBuffer, PutTimeoutError, TryPutError};
+//!
+//! let buffer = BoundedBuffer::new(1).unwrap();
+//! buffer.put(1).unwrap();
+//! assert_eq!(buffer.try_put(2), Err(TryPutError::Full(2)));
+//! assert_eq!(buffer.put_timeout(3, Duration::from_millis(1)), Err(PutTimeoutError::Timeout(3)));
+//! buffer.close();
+//! assert_eq!(buffer.put(4).unwrap_err().into_inner(), 4);
+//! assert_eq!(buffer.get(), Ok(1)); // still drained after close
+//! ```
+//!
+//! ## Batches
+//!
+//! [`put_batch`](BoundedBuffer::put_batch) and [`get_batch_into`](BoundedBuffer::get_batch_into)
+//! move many items per lock acquisition; that is where high throughput comes from.
+//!
+//! ```
+//! use pc_buffer::BoundedBuffer;
+//!
+//! let buffer = BoundedBuffer::new(256).unwrap();
+//! let mut sum = 0;
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         for chunk in (0..10_000u64).collect::<Vec<_>>().chunks(100) {
+//!             buffer.put_batch(chunk.to_vec()).unwrap();
+//!         }
+//!         buffer.close();
+//!     });
+//!     let mut batch = Vec::with_capacity(64);
+//!     while buffer.get_batch_into(&mut batch, 64).is_ok() {
+//!         sum += batch.drain(..).sum::<u64>();
+//!     }
+//! });
+//! assert_eq!(sum, (0..10_000).sum());
+//! ```
+//!
+//! ## Where the time went
+//!
+//! [`stats`](BoundedBuffer::stats) tells how often and how long producers waited on a full
+//! buffer and consumers on an empty one: the first means the consumers are the bottleneck, the
+//! second the producers.
+//!
+//! ## Generic code
+//!
+//! The [`Buffer`] trait is what the roles and the pipeline are written against, so that a
+//! broker-backed buffer can replace the in-memory one; its errors can carry a transport error.
+//!
+//! # Verification
+//!
+//! The wait/notify logic is model-checked with [loom](https://docs.rs/loom): run
+//! `RUSTFLAGS="--cfg loom" cargo test` from the repository root.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod bounded;
+mod buffer;
+mod err;
+mod iter;
+mod stats;
+mod sync;
+mod waiters;
+
+#[cfg(test)]
+mod tests;
+
+pub use bounded::BoundedBuffer;
+pub use buffer::Buffer;
+pub use err::{
+    BufferGetError, BufferPutError, CapacityError, GetError, GetTimeoutError, PutError,
+    PutTimeoutError, TryGetError, TryPutError,
+};
+pub use iter::{Iter, TryIter};
+pub use stats::BufferStats;

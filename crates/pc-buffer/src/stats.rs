@@ -1,0 +1,64 @@
+//! Wait statistics: how often and how long producers waited on a full buffer and consumers on an empty one.
+
+use std::time::Duration;
+
+/// A snapshot of a buffer's counters, read by [`BoundedBuffer::stats`](crate::BoundedBuffer::stats).
+///
+/// The counters are updated under the buffer's lock, and the clock is read only when a thread
+/// actually has to wait, so keeping them costs the fast path nothing measurable.
+///
+/// The wait figures say where the time goes: producers that wait long on a full buffer mean the
+/// consumers are the bottleneck; consumers that wait long on an empty buffer mean the producers
+/// are.
+///
+/// ```
+/// use pc_buffer::BoundedBuffer;
+///
+/// let buffer = BoundedBuffer::new(4).unwrap();
+/// buffer.put(1).unwrap();
+/// buffer.put(2).unwrap();
+/// buffer.get().unwrap();
+/// let stats = buffer.stats();
+/// assert_eq!((stats.items_put, stats.items_got, stats.high_water), (2, 1, 2));
+/// assert_eq!(stats.put_waits, 0); // never full, so no producer waited
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BufferStats {
+    /// The most items the buffer can hold.
+    pub capacity: usize,
+    /// Items in the buffer when the snapshot was taken.
+    pub len: usize,
+    /// The most items the buffer has held at once.
+    pub high_water: usize,
+    /// Whether the buffer was closed when the snapshot was taken.
+    pub closed: bool,
+    /// Producers blocked on a full buffer when the snapshot was taken.
+    pub producers_waiting: usize,
+    /// Consumers blocked on an empty buffer when the snapshot was taken.
+    pub consumers_waiting: usize,
+    /// Items put so far.
+    pub items_put: u64,
+    /// Items taken so far.
+    pub items_got: u64,
+    /// Put calls (single or batch) that had to wait for room at least once.
+    pub put_waits: u64,
+    /// Total time put calls spent waiting for room.
+    pub put_wait_time: Duration,
+    /// Get calls (single or batch) that had to wait for an item at least once.
+    pub get_waits: u64,
+    /// Total time get calls spent waiting for an item.
+    pub get_wait_time: Duration,
+}
+
+/// The counters kept inside the locked state.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) high_water: usize,
+    pub(crate) items_put: u64,
+    pub(crate) items_got: u64,
+    pub(crate) put_waits: u64,
+    pub(crate) put_wait_time: Duration,
+    pub(crate) get_waits: u64,
+    pub(crate) get_wait_time: Duration,
+}

@@ -1,0 +1,54 @@
+//! Shared helpers of the loom models: the bounded model runner and the end-of-model checks.
+
+use crate::BoundedBuffer;
+
+/// Runs `f` under every interleaving loom explores, with at most two preemptions unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise, so that the plain `RUSTFLAGS="--cfg loom" cargo test`
+/// finishes in bounded time.
+pub(super) fn model<F>(f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    // Count the interleavings explored (a plain std atomic: it lives outside the model), so a
+    // model that accidentally explores a single schedule is caught, and `--nocapture` shows
+    // how much each model covers.
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = runs.clone();
+    builder.check(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f();
+    });
+    let runs = runs.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "loom: {runs} interleavings explored (preemption bound {:?})",
+        builder.preemption_bound
+    );
+    assert!(
+        runs > 1,
+        "the model explored a single interleaving: it has no concurrency"
+    );
+}
+
+/// Checks the buffer once every thread of a model has returned: it never held more than its
+/// capacity (a producer that proceeds on a wake-up without re-checking for room would overfill
+/// it), and nobody is still counted as waiting (or a later notify would be skipped or wasted).
+pub(super) fn assert_consistent<T>(buffer: &BoundedBuffer<T>) {
+    let stats = buffer.stats();
+    assert!(stats.high_water <= stats.capacity, "overfilled: {stats:?}");
+    assert_eq!(buffer.waiting(), (0, 0), "waiter counts leaked");
+}
+
+/// Takes items until `get` reports the end, and checks that the end is real: a consumer that
+/// proceeds on a wake-up without re-checking would see an open buffer as closed and empty.
+pub(super) fn drain<T>(buffer: &BoundedBuffer<T>) -> Vec<T> {
+    let mut got = Vec::new();
+    while let Ok(item) = buffer.get() {
+        got.push(item);
+    }
+    assert!(buffer.is_closed(), "get reported the end of an open buffer");
+    got
+}

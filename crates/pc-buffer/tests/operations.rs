@@ -1,0 +1,268 @@
+//! Every operation of `BoundedBuffer` on a single thread: construction, put/get, try and batch variants, close, iteration, stats and errors.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{DropCounter, Opaque};
+use pc_buffer::{
+    BoundedBuffer, CapacityError, GetError, GetTimeoutError, PutError, PutTimeoutError,
+    TryGetError, TryPutError,
+};
+
+#[test]
+fn zero_capacity_is_an_error_value() {
+    let err = BoundedBuffer::<u8>::new(0).unwrap_err();
+    assert_eq!(err, CapacityError);
+    assert_eq!(err.to_string(), "buffer capacity must be at least 1, got 0");
+    let buffer = BoundedBuffer::<u8>::new(1).unwrap();
+    assert_eq!(buffer.capacity(), 1);
+}
+
+#[test]
+fn huge_capacity_does_not_preallocate() {
+    // Would abort on allocation if the capacity were reserved up front.
+    let buffer = BoundedBuffer::new(usize::MAX).unwrap();
+    buffer.put(1u64).unwrap();
+    assert_eq!(buffer.get(), Ok(1));
+}
+
+#[test]
+fn put_and_get_are_fifo_and_track_len() {
+    let buffer = BoundedBuffer::new(3).unwrap();
+    assert!(buffer.is_empty());
+    for i in 0..3 {
+        assert_eq!(buffer.len(), i);
+        buffer.put(i).unwrap();
+    }
+    assert!(buffer.is_full());
+    assert!(!buffer.is_empty());
+    assert_eq!(buffer.get(), Ok(0));
+    buffer.put(3).unwrap();
+    assert_eq!(buffer.try_iter().collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(buffer.is_empty());
+}
+
+#[test]
+fn try_put_reports_full_and_closed_with_the_item() {
+    let buffer = BoundedBuffer::new(1).unwrap();
+    assert_eq!(buffer.try_put(1), Ok(()));
+    let full = buffer.try_put(2).unwrap_err();
+    assert!(full.is_full() && !full.is_closed());
+    assert_eq!(full.to_string(), "putting into a full buffer");
+    assert_eq!(full.into_inner(), 2);
+    buffer.close();
+    let closed = buffer.try_put(3).unwrap_err();
+    assert!(closed.is_closed());
+    assert_eq!(closed, TryPutError::Closed(3));
+    assert_eq!(closed.to_string(), "putting into a closed buffer");
+}
+
+#[test]
+fn closed_takes_precedence_over_full() {
+    let buffer = BoundedBuffer::new(1).unwrap();
+    buffer.put(1).unwrap();
+    buffer.close();
+    assert_eq!(buffer.try_put(2), Err(TryPutError::Closed(2)));
+    assert_eq!(buffer.put(3), Err(PutError(3)));
+    assert_eq!(
+        buffer.put_timeout(4, std::time::Duration::from_secs(60)),
+        Err(PutTimeoutError::Closed(4))
+    );
+}
+
+#[test]
+fn try_get_reports_empty_then_closed() {
+    let buffer = BoundedBuffer::new(2).unwrap();
+    let empty = buffer.try_get().unwrap_err();
+    assert!(empty.is_empty());
+    assert_eq!(empty.to_string(), "getting from an empty buffer");
+    buffer.put('x').unwrap();
+    buffer.close();
+    assert_eq!(buffer.try_get(), Ok('x'));
+    let closed = buffer.try_get().unwrap_err();
+    assert!(closed.is_closed());
+    assert_eq!(closed, TryGetError::Closed);
+}
+
+#[test]
+fn close_is_idempotent_and_keeps_items_for_draining() {
+    let buffer = BoundedBuffer::new(4).unwrap();
+    buffer.put_batch(vec![1, 2, 3]).unwrap();
+    assert!(!buffer.is_closed());
+    assert!(buffer.close());
+    assert!(!buffer.close());
+    assert!(buffer.is_closed());
+    let err = buffer.put(9).unwrap_err();
+    assert_eq!(err.to_string(), "putting into a closed buffer");
+    assert_eq!(err.into_inner(), 9);
+    assert_eq!(buffer.get(), Ok(1));
+    assert_eq!(buffer.get_batch(10), Ok(vec![2, 3]));
+    assert_eq!(buffer.get(), Err(GetError));
+    assert_eq!(
+        GetError.to_string(),
+        "getting from a closed and empty buffer"
+    );
+    assert_eq!(buffer.get_batch(10), Err(GetError));
+    assert_eq!(
+        buffer.get_timeout(std::time::Duration::from_secs(60)),
+        Err(GetTimeoutError::Closed)
+    );
+}
+
+#[test]
+fn blocking_iterator_ends_after_close_and_drain() {
+    let buffer = BoundedBuffer::new(8).unwrap();
+    buffer.put_batch((1..=5).collect()).unwrap();
+    buffer.close();
+    let mut seen = Vec::new();
+    for item in &buffer {
+        seen.push(item);
+    }
+    assert_eq!(seen, [1, 2, 3, 4, 5]);
+    let mut iter = buffer.iter();
+    assert_eq!(iter.next(), None);
+    assert_eq!(iter.next(), None); // fused
+}
+
+#[test]
+fn try_iter_stops_at_empty_without_close() {
+    let buffer = BoundedBuffer::new(8).unwrap();
+    buffer.put_batch(vec![1, 2]).unwrap();
+    assert_eq!(buffer.try_iter().collect::<Vec<_>>(), [1, 2]);
+    buffer.put(3).unwrap();
+    assert_eq!(buffer.try_iter().collect::<Vec<_>>(), [3]);
+}
+
+#[test]
+fn put_batch_larger_than_capacity_is_delivered_in_order() {
+    let buffer = BoundedBuffer::new(3).unwrap();
+    let received = std::thread::scope(|s| {
+        s.spawn(|| buffer.put_batch((0..100).collect()).unwrap());
+        (0..100).map(|_| buffer.get().unwrap()).collect::<Vec<_>>()
+    });
+    assert_eq!(received, (0..100).collect::<Vec<_>>());
+    assert_eq!(buffer.stats().high_water, 3);
+}
+
+#[test]
+fn put_batch_on_closed_buffer_hands_back_everything_in_order() {
+    let buffer = BoundedBuffer::new(3).unwrap();
+    buffer.close();
+    let err = buffer.put_batch(vec![Opaque(1), Opaque(2)]).unwrap_err();
+    assert_eq!(format!("{err:?}"), "PutError(..)");
+    let back: Vec<u32> = err.into_inner().into_iter().map(|o| o.0).collect();
+    assert_eq!(back, [1, 2]);
+}
+
+#[test]
+fn empty_put_batch_succeeds_even_when_closed() {
+    // Nothing to deliver means nothing is lost.
+    let buffer = BoundedBuffer::<u8>::new(1).unwrap();
+    buffer.close();
+    assert_eq!(buffer.put_batch(Vec::new()), Ok(()));
+}
+
+#[test]
+fn get_batch_respects_max_and_order() {
+    let buffer = BoundedBuffer::new(10).unwrap();
+    buffer.put_batch((0..10).collect()).unwrap();
+    assert_eq!(buffer.get_batch(0), Ok(vec![]));
+    assert_eq!(buffer.get_batch(4), Ok(vec![0, 1, 2, 3]));
+    let mut out = vec![-1];
+    assert_eq!(buffer.get_batch_into(&mut out, 100), Ok(6));
+    assert_eq!(out, [-1, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(buffer.get_batch_into(&mut out, 0), Ok(0));
+}
+
+#[test]
+fn stats_count_items_and_high_water() {
+    let buffer = BoundedBuffer::new(5).unwrap();
+    buffer.put_batch(vec![1, 2, 3, 4]).unwrap();
+    buffer.get_batch(3).unwrap();
+    buffer.put(5).unwrap();
+    buffer.try_get().unwrap();
+    let stats = buffer.stats();
+    assert_eq!(stats.capacity, 5);
+    assert_eq!(stats.len, 1);
+    assert_eq!(stats.high_water, 4);
+    assert_eq!(stats.items_put, 5);
+    assert_eq!(stats.items_got, 4);
+    assert_eq!((stats.put_waits, stats.get_waits), (0, 0));
+    assert_eq!((stats.producers_waiting, stats.consumers_waiting), (0, 0));
+    assert!(!stats.closed);
+    buffer.close();
+    assert!(buffer.stats().closed);
+}
+
+#[test]
+fn errors_debug_without_item_debug() {
+    assert_eq!(format!("{:?}", PutError(Opaque(1))), "PutError(..)");
+    assert_eq!(format!("{:?}", TryPutError::Full(Opaque(1))), "Full(..)");
+    assert_eq!(
+        format!("{:?}", TryPutError::Closed(Opaque(1))),
+        "Closed(..)"
+    );
+    assert_eq!(
+        format!("{:?}", PutTimeoutError::Timeout(Opaque(1))),
+        "Timeout(..)"
+    );
+    let buffer = BoundedBuffer::new(2).unwrap();
+    buffer.put(Opaque(1)).unwrap();
+    assert_eq!(
+        format!("{buffer:?}"),
+        "BoundedBuffer { capacity: 2, len: 1, closed: false, waiting_producers: 0, waiting_consumers: 0 }"
+    );
+}
+
+#[test]
+fn errors_convert_and_keep_the_item() {
+    assert_eq!(TryPutError::from(PutError(1)), TryPutError::Closed(1));
+    assert_eq!(
+        PutTimeoutError::from(PutError(1)),
+        PutTimeoutError::Closed(1)
+    );
+    assert_eq!(TryGetError::from(GetError), TryGetError::Closed);
+    assert_eq!(GetTimeoutError::from(GetError), GetTimeoutError::Closed);
+    assert_eq!(PutTimeoutError::Timeout(5).into_inner(), 5);
+    assert!(PutTimeoutError::Timeout(5).is_timeout());
+    assert!(PutTimeoutError::Closed(5).is_closed());
+    assert!(GetTimeoutError::Timeout.is_timeout());
+    assert!(GetTimeoutError::Closed.is_closed());
+    // Errors are real `std::error::Error`s, usable with `?` into a boxed error.
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(PutError(1));
+    assert_eq!(boxed.to_string(), "putting into a closed buffer");
+}
+
+#[test]
+fn dropping_the_buffer_drops_each_remaining_item_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let buffer = BoundedBuffer::new(8).unwrap();
+    for id in 0..6 {
+        buffer.put(DropCounter::new(id, &drops)).unwrap();
+    }
+    let first = buffer.get().unwrap();
+    assert_eq!(first.id, 0);
+    drop(first);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    // An item handed back by a failed put is the caller's again: dropped once, by the caller.
+    buffer.close();
+    let back = buffer
+        .put(DropCounter::new(99, &drops))
+        .unwrap_err()
+        .into_inner();
+    assert_eq!(back.id, 99);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    drop(back);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    drop(buffer); // five items left inside
+    assert_eq!(drops.load(Ordering::SeqCst), 7);
+}
+
+#[test]
+fn buffer_is_send_and_sync_for_send_items() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<BoundedBuffer<String>>();
+    assert_send_sync::<PutError<String>>();
+}

@@ -1,0 +1,121 @@
+//! Many producers and consumers at once, with single and batch operations mixed: nothing lost, nothing duplicated, each producer's stream in order.
+
+use std::thread;
+
+use pc_buffer::BoundedBuffer;
+
+/// An item tagged with the producer that put it and its position in that producer's stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tagged {
+    producer: usize,
+    seq: u64,
+}
+
+/// Runs `producers` producers of `per_producer` items each against `consumers` consumers, and
+/// checks the count, the sum, exactly-once delivery and per-producer FIFO order.
+fn run(capacity: usize, producers: usize, consumers: usize, per_producer: u64) {
+    let buffer = BoundedBuffer::new(capacity).unwrap();
+    let received: Vec<Vec<Tagged>> = thread::scope(|s| {
+        let producer_handles: Vec<_> = (0..producers)
+            .map(|producer| {
+                let buffer = &buffer;
+                s.spawn(move || {
+                    let mut seq = 0;
+                    while seq < per_producer {
+                        // Even producers put one at a time, odd ones in batches of up to 7.
+                        if producer % 2 == 0 {
+                            buffer.put(Tagged { producer, seq }).unwrap();
+                            seq += 1;
+                        } else {
+                            let end = (seq + 7).min(per_producer);
+                            let batch = (seq..end).map(|seq| Tagged { producer, seq }).collect();
+                            buffer.put_batch(batch).unwrap();
+                            seq = end;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let consumer_handles: Vec<_> = (0..consumers)
+            .map(|consumer| {
+                let buffer = &buffer;
+                s.spawn(move || {
+                    let mut got = Vec::new();
+                    if consumer % 2 == 0 {
+                        while let Ok(item) = buffer.get() {
+                            got.push(item);
+                        }
+                    } else {
+                        while buffer.get_batch_into(&mut got, 5).is_ok() {}
+                    }
+                    got
+                })
+            })
+            .collect();
+        for producer in producer_handles {
+            producer.join().unwrap();
+        }
+        buffer.close();
+        consumer_handles
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .collect()
+    });
+
+    let total = producers as u64 * per_producer;
+    let count: u64 = received.iter().map(|got| got.len() as u64).sum();
+    assert_eq!(count, total, "items lost or duplicated");
+    let sum: u64 = received.iter().flatten().map(|t| t.seq).sum();
+    assert_eq!(
+        sum,
+        producers as u64 * (per_producer * (per_producer - 1) / 2)
+    );
+
+    // Within one consumer, each producer's items come in the order that producer put them.
+    for got in &received {
+        let mut last = vec![None; producers];
+        for item in got {
+            assert!(
+                last[item.producer] < Some(item.seq),
+                "reordered within a producer"
+            );
+            last[item.producer] = Some(item.seq);
+        }
+    }
+    // Exactly once: every (producer, seq) pair seen once.
+    let mut seen = vec![vec![false; per_producer as usize]; producers];
+    for item in received.iter().flatten() {
+        let slot = &mut seen[item.producer][item.seq as usize];
+        assert!(!*slot, "duplicated {item:?}");
+        *slot = true;
+    }
+    let stats = buffer.stats();
+    assert_eq!((stats.items_put, stats.items_got), (total, total));
+    assert!(stats.high_water <= capacity);
+    assert_eq!((stats.producers_waiting, stats.consumers_waiting), (0, 0));
+}
+
+#[test]
+fn mpmc_capacity_1() {
+    run(1, 4, 4, 5_000);
+}
+
+#[test]
+fn mpmc_capacity_16() {
+    run(16, 4, 4, 50_000);
+}
+
+#[test]
+fn mpmc_capacity_1024() {
+    run(1024, 4, 4, 50_000);
+}
+
+#[test]
+fn many_producers_one_consumer() {
+    run(8, 8, 1, 20_000);
+}
+
+#[test]
+fn one_producer_many_consumers() {
+    run(8, 1, 8, 100_000);
+}
