@@ -198,6 +198,21 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// Puts `item`, waiting for room until `deadline` at the latest.
+    ///
+    /// Useful when several operations share one time budget.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use pc_buffer::{BoundedBuffer, PutTimeoutError};
+    ///
+    /// let buffer = BoundedBuffer::new(2).unwrap();
+    /// let deadline = Instant::now() + Duration::from_millis(20);
+    /// for item in [1, 2] {
+    ///     buffer.put_deadline(item, deadline).unwrap(); // room: no wait
+    /// }
+    /// assert_eq!(buffer.put_deadline(3, deadline), Err(PutTimeoutError::Timeout(3)));
+    /// assert!(Instant::now() >= deadline);
+    /// ```
     pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
         match self.wait(self.lock(), Side::Put, Some(deadline)) {
             (_, Wake::TimedOut) => Err(PutTimeoutError::Timeout(item)),
@@ -301,6 +316,18 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// Takes the item at the front, waiting for one until `deadline` at the latest.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(2).unwrap();
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| buffer.put("ready").unwrap());
+    ///     assert_eq!(buffer.get_deadline(deadline), Ok("ready"));
+    /// });
+    /// ```
     pub fn get_deadline(&self, deadline: Instant) -> Result<T, GetTimeoutError> {
         match self.wait(self.lock(), Side::Get, Some(deadline)) {
             (_, Wake::TimedOut) => Err(GetTimeoutError::Timeout),
@@ -394,11 +421,36 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// Whether [`close`](Self::close) has been called.
+    ///
+    /// A closed buffer may still hold items for consumers to drain.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(2).unwrap();
+    /// buffer.put(1).unwrap();
+    /// buffer.close();
+    /// assert!(buffer.is_closed() && !buffer.is_empty());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.lock().closed
     }
 
     /// The number of items in the buffer right now (the original's `size`).
+    ///
+    /// Other threads may change it at any moment: use it for reporting, not to decide whether
+    /// a put or get will block (use [`try_put`](Self::try_put) or [`try_get`](Self::try_get)).
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(3).unwrap();
+    /// buffer.put_batch(vec!['a', 'b']).unwrap();
+    /// assert_eq!(buffer.len(), 2);
+    /// assert!(!buffer.is_empty() && !buffer.is_full());
+    /// buffer.put('c').unwrap();
+    /// assert!(buffer.is_full());
+    /// ```
     pub fn len(&self) -> usize {
         self.lock().queue.len()
     }
@@ -420,6 +472,19 @@ impl<T> BoundedBuffer<T> {
 
     /// A snapshot of the buffer's counters: items through, high-water mark, and how often and
     /// how long producers and consumers waited.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(1).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| (0..100).for_each(|i| buffer.put(i).unwrap()));
+    ///     (0..100).for_each(|_| drop(buffer.get().unwrap()));
+    /// });
+    /// let stats = buffer.stats();
+    /// assert_eq!((stats.items_put, stats.items_got, stats.high_water), (100, 100, 1));
+    /// println!("producers waited {:?}, consumers {:?}", stats.put_wait_time, stats.get_wait_time);
+    /// ```
     pub fn stats(&self) -> BufferStats {
         let state = self.lock();
         let c = &state.counters;
@@ -440,6 +505,15 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// A blocking iterator that takes items until the buffer is closed and drained.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(4).unwrap();
+    /// buffer.put_batch(vec![3, 4]).unwrap();
+    /// buffer.close();
+    /// assert_eq!(buffer.iter().map(|x| x * 10).collect::<Vec<_>>(), [30, 40]);
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { buffer: self }
     }
