@@ -1,51 +1,59 @@
 //! Criterion benches of `BoundedBuffer` against std's `sync_channel` in the same run: a single thread, and one or four producers feeding one consumer, at capacities 1, 16 and 1024.
+//!
+//! The implementations are measured cell by cell, one right after the other, so that the noise
+//! of a shared machine hits both sides of a ratio alike.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use pc_benches::{mpsc_buffer, mpsc_sync_channel, seq_buffer, seq_sync_channel};
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
+use pc_benches::{PcBuffer, Queue, StdSyncChannel, producers_to_one, seq};
 
 /// Items moved per measured iteration.
 const ITEMS: usize = 100_000;
 const CAPACITIES: [usize; 3] = [1, 16, 1024];
 
-fn seq(c: &mut Criterion) {
+/// Measures one cell (`workload` at `capacity`) for queue `Q`.
+fn cell<Q: Queue>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    capacity: usize,
+    workload: impl Fn(usize) -> pc_benches::Tally,
+) {
+    group.bench_with_input(BenchmarkId::new(Q::NAME, capacity), &capacity, |b, &cap| {
+        b.iter(|| workload(cap))
+    });
+}
+
+fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("seq");
     group.throughput(Throughput::Elements(ITEMS as u64));
     for capacity in CAPACITIES {
-        group.bench_with_input(
-            BenchmarkId::new("pc-buffer", capacity),
-            &capacity,
-            |b, &cap| b.iter(|| seq_buffer(cap, ITEMS)),
-        );
-        group.bench_with_input(
-            BenchmarkId::new("std-sync_channel", capacity),
-            &capacity,
-            |b, &cap| b.iter(|| seq_sync_channel(cap, ITEMS)),
-        );
+        cell::<PcBuffer>(&mut group, capacity, |cap| seq::<PcBuffer>(cap, ITEMS));
+        cell::<StdSyncChannel>(&mut group, capacity, |cap| {
+            seq::<StdSyncChannel>(cap, ITEMS)
+        });
     }
     group.finish();
-}
 
-fn producers_to_one_consumer(c: &mut Criterion) {
-    for producers in [1, 4] {
-        let name = if producers == 1 { "spsc" } else { "mpsc" };
+    for (name, producers) in [("spsc", 1), ("mpsc", 4)] {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(ITEMS as u64));
-        group.sample_size(20);
+        // At capacity 1 every item is a thread hand-off: keep the sample count small.
+        group.sample_size(10);
         for capacity in CAPACITIES {
-            group.bench_with_input(
-                BenchmarkId::new("pc-buffer", capacity),
-                &capacity,
-                |b, &cap| b.iter(|| mpsc_buffer(cap, producers, ITEMS)),
-            );
-            group.bench_with_input(
-                BenchmarkId::new("std-sync_channel", capacity),
-                &capacity,
-                |b, &cap| b.iter(|| mpsc_sync_channel(cap, producers, ITEMS)),
-            );
+            cell::<PcBuffer>(&mut group, capacity, |cap| {
+                producers_to_one::<PcBuffer>(cap, producers, ITEMS)
+            });
+            cell::<StdSyncChannel>(&mut group, capacity, |cap| {
+                producers_to_one::<StdSyncChannel>(cap, producers, ITEMS)
+            });
         }
         group.finish();
     }
 }
 
-criterion_group!(benches, seq, producers_to_one_consumer);
-criterion_main!(benches);
+criterion_group!(buffer, benches);
+criterion_main!(buffer);

@@ -1,15 +1,80 @@
 //! Workloads shared by the criterion benches: each moves a known set of `usize` items through a bounded queue and checks what arrived, so a fast wrong queue cannot win.
 //!
-//! Every workload returns a [`Tally`] of what the consumers received and panics if it differs
-//! from what the producers sent.
+//! A workload is written once, generic over [`Queue`]; each implementation under comparison
+//! (pc-buffer and its peers) implements that trait. Every workload returns a [`Tally`] of what
+//! the consumer received and panics if it differs from what the producers sent.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use pc_buffer::BoundedBuffer;
+
+/// A bounded queue under measurement, seen through its producer and consumer handles.
+pub trait Queue {
+    /// What the benches call it.
+    const NAME: &'static str;
+    /// The producer's handle; cloned for each producer thread.
+    type Sender: Clone + Send;
+    /// The consumer's handle.
+    type Receiver: Send;
+
+    /// A queue that holds at most `capacity` items.
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver);
+    /// Puts `item`, blocking while the queue is full.
+    fn put(tx: &Self::Sender, item: usize);
+    /// Takes an item, blocking while the queue is empty.
+    fn get(rx: &Self::Receiver) -> usize;
+}
+
+/// pc-buffer's [`BoundedBuffer`], shared by both sides through an `Arc`.
+pub enum PcBuffer {}
+
+impl Queue for PcBuffer {
+    const NAME: &'static str = "pc-buffer";
+    type Sender = Arc<BoundedBuffer<usize>>;
+    type Receiver = Arc<BoundedBuffer<usize>>;
+
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
+        let buffer = Arc::new(BoundedBuffer::new(capacity).expect("capacity is not zero"));
+        (Arc::clone(&buffer), buffer)
+    }
+
+    #[inline]
+    fn put(tx: &Self::Sender, item: usize) {
+        tx.put(item).expect("buffer is open");
+    }
+
+    #[inline]
+    fn get(rx: &Self::Receiver) -> usize {
+        rx.get().expect("buffer is open")
+    }
+}
+
+/// std's `sync_channel`.
+pub enum StdSyncChannel {}
+
+impl Queue for StdSyncChannel {
+    const NAME: &'static str = "std-sync_channel";
+    type Sender = mpsc::SyncSender<usize>;
+    type Receiver = mpsc::Receiver<usize>;
+
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
+        mpsc::sync_channel(capacity)
+    }
+
+    #[inline]
+    fn put(tx: &Self::Sender, item: usize) {
+        tx.send(item).expect("receiver is alive");
+    }
+
+    #[inline]
+    fn get(rx: &Self::Receiver) -> usize {
+        rx.recv().expect("a sender is alive")
+    }
+}
 
 /// What the consumers of a workload received: how many items and their sum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,7 +86,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// The tally of `0..n` spread over `producers` producers that each send `0..n / producers`.
+    /// The tally of `producers` producers that each send `0..n / producers`.
     pub fn expected(producers: usize, n: usize) -> Self {
         let per = n / producers;
         Self {
@@ -37,13 +102,6 @@ impl Tally {
         self.sum = self.sum.wrapping_add(item);
     }
 
-    /// Adds another consumer's tally.
-    pub fn merge(mut self, other: Tally) -> Self {
-        self.count += other.count;
-        self.sum = self.sum.wrapping_add(other.sum);
-        self
-    }
-
     /// Panics unless this tally is what `producers` producers sending `n` items in all produce.
     pub fn check(self, producers: usize, n: usize) -> Self {
         assert_eq!(
@@ -56,80 +114,40 @@ impl Tally {
 }
 
 /// One thread puts `n` items then gets them, in chunks of `capacity`.
-pub fn seq_buffer(capacity: usize, n: usize) -> Tally {
-    let buffer = BoundedBuffer::new(capacity).unwrap();
+pub fn seq<Q: Queue>(capacity: usize, n: usize) -> Tally {
+    let (tx, rx) = Q::bounded(capacity);
     let mut tally = Tally::default();
     let mut next = 0;
     while next < n {
         let end = (next + capacity).min(n);
         for i in next..end {
-            buffer.put(i).unwrap();
+            Q::put(&tx, i);
         }
         for _ in next..end {
-            tally.add(buffer.get().unwrap());
+            tally.add(Q::get(&rx));
         }
         next = end;
     }
     tally.check(1, n)
 }
 
-/// [`seq_buffer`] for std's `sync_channel`.
-pub fn seq_sync_channel(capacity: usize, n: usize) -> Tally {
-    let (tx, rx) = mpsc::sync_channel(capacity);
-    let mut tally = Tally::default();
-    let mut next = 0;
-    while next < n {
-        let end = (next + capacity).min(n);
-        for i in next..end {
-            tx.send(i).unwrap();
-        }
-        for _ in next..end {
-            tally.add(rx.recv().unwrap());
-        }
-        next = end;
-    }
-    tally.check(1, n)
-}
-
-/// `producers` threads put `n` items in all into one buffer, one consumer thread (the caller)
-/// takes them.
-pub fn mpsc_buffer(capacity: usize, producers: usize, n: usize) -> Tally {
-    let buffer = BoundedBuffer::new(capacity).unwrap();
-    let per = n / producers;
-    thread::scope(|s| {
-        for _ in 0..producers {
-            s.spawn(|| {
-                for i in 0..per {
-                    buffer.put(i).unwrap();
-                }
-            });
-        }
-        let mut tally = Tally::default();
-        for _ in 0..per * producers {
-            tally.add(buffer.get().unwrap());
-        }
-        tally
-    })
-    .check(producers, n)
-}
-
-/// [`mpsc_buffer`] for std's `sync_channel`.
-pub fn mpsc_sync_channel(capacity: usize, producers: usize, n: usize) -> Tally {
-    let (tx, rx) = mpsc::sync_channel(capacity);
+/// `producers` threads put `n` items in all, one consumer (the calling thread) takes them.
+pub fn producers_to_one<Q: Queue>(capacity: usize, producers: usize, n: usize) -> Tally {
+    let (tx, rx) = Q::bounded(capacity);
     let per = n / producers;
     thread::scope(|s| {
         for _ in 0..producers {
             let tx = tx.clone();
             s.spawn(move || {
                 for i in 0..per {
-                    tx.send(i).unwrap();
+                    Q::put(&tx, i);
                 }
             });
         }
         drop(tx);
         let mut tally = Tally::default();
-        for item in rx {
-            tally.add(item);
+        for _ in 0..per * producers {
+            tally.add(Q::get(&rx));
         }
         tally
     })
@@ -140,16 +158,23 @@ pub fn mpsc_sync_channel(capacity: usize, producers: usize, n: usize) -> Tally {
 mod tests {
     use super::*;
 
-    #[test]
-    fn workloads_deliver_everything() {
+    fn all_workloads<Q: Queue>() {
         for capacity in [1, 16, 1024] {
-            assert_eq!(seq_buffer(capacity, 5000), Tally::expected(1, 5000));
-            assert_eq!(seq_sync_channel(capacity, 5000), Tally::expected(1, 5000));
+            assert_eq!(seq::<Q>(capacity, 5000), Tally::expected(1, 5000));
             for producers in [1, 4] {
-                assert_eq!(mpsc_buffer(capacity, producers, 4000).count, 4000);
-                assert_eq!(mpsc_sync_channel(capacity, producers, 4000).count, 4000);
+                assert_eq!(producers_to_one::<Q>(capacity, producers, 4000).count, 4000);
             }
         }
+    }
+
+    #[test]
+    fn pc_buffer_workloads_deliver_everything() {
+        all_workloads::<PcBuffer>();
+    }
+
+    #[test]
+    fn std_workloads_deliver_everything() {
+        all_workloads::<StdSyncChannel>();
     }
 
     #[test]

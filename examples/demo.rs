@@ -2,6 +2,9 @@
 //!
 //! Run with `cargo run --release --example demo`.
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
