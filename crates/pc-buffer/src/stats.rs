@@ -41,11 +41,13 @@ pub struct BufferStats {
     pub items_put: u64,
     /// Items taken so far.
     pub items_got: u64,
-    /// Put calls (single or batch) that had to wait for room at least once.
+    /// Blocking or timed put calls (single or batch) that found the buffer full, each counted
+    /// once however often it waited.
     pub put_waits: u64,
     /// Total time put calls spent waiting for room.
     pub put_wait_time: Duration,
-    /// Get calls (single or batch) that had to wait for an item at least once.
+    /// Blocking or timed get calls (single or batch) that found the buffer empty, each counted
+    /// once however often it waited.
     pub get_waits: u64,
     /// Total time get calls spent waiting for an item.
     pub get_wait_time: Duration,
