@@ -616,14 +616,18 @@ impl<T> BoundedBuffer<T> {
         // barging producer or consumer that never waited) took first. Only the re-checked
         // condition, under the lock, says whether to proceed.
         while !ready(&state) {
-            let now = Instant::now();
             let timeout = match deadline {
-                Some(deadline) if now >= deadline => {
-                    wake = Wake::TimedOut;
-                    break;
-                }
-                Some(deadline) => Some(deadline - now),
                 None => None,
+                Some(deadline) => {
+                    // Time left is measured against the fixed deadline, so a spurious wake-up
+                    // neither shortens nor lengthens the total wait.
+                    let now = Instant::now();
+                    if now >= deadline {
+                        wake = Wake::TimedOut;
+                        break;
+                    }
+                    Some(deadline - now)
+                }
             };
             state.waiters(side).register();
             state = match timeout {
