@@ -10,46 +10,30 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use pc_benches::{PcBuffer, Queue, StdSyncChannel, producers_to_one, seq};
+use pc_benches::{PcBuffer, Queue, StdSyncChannel, Workload};
 
 /// Items moved per measured iteration.
 const ITEMS: usize = 100_000;
 const CAPACITIES: [usize; 3] = [1, 16, 1024];
 
 /// Measures one cell (`workload` at `capacity`) for queue `Q`.
-fn cell<Q: Queue>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    capacity: usize,
-    workload: impl Fn(usize) -> pc_benches::Tally,
-) {
+fn cell<Q: Queue>(group: &mut BenchmarkGroup<'_, WallTime>, workload: Workload, capacity: usize) {
     group.bench_with_input(BenchmarkId::new(Q::NAME, capacity), &capacity, |b, &cap| {
-        b.iter(|| workload(cap))
+        b.iter(|| workload.run::<Q>(cap, ITEMS))
     });
 }
 
 fn benches(c: &mut Criterion) {
-    let mut group = c.benchmark_group("seq");
-    group.throughput(Throughput::Elements(ITEMS as u64));
-    for capacity in CAPACITIES {
-        cell::<PcBuffer>(&mut group, capacity, |cap| seq::<PcBuffer>(cap, ITEMS));
-        cell::<StdSyncChannel>(&mut group, capacity, |cap| {
-            seq::<StdSyncChannel>(cap, ITEMS)
-        });
-    }
-    group.finish();
-
-    for (name, producers) in [("spsc", 1), ("mpsc", 4)] {
+    for (name, workload) in Workload::ALL {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(ITEMS as u64));
-        // At capacity 1 every item is a thread hand-off: keep the sample count small.
-        group.sample_size(10);
+        if workload != Workload::Seq {
+            // At capacity 1 every item is a thread hand-off: keep the sample count small.
+            group.sample_size(10);
+        }
         for capacity in CAPACITIES {
-            cell::<PcBuffer>(&mut group, capacity, |cap| {
-                producers_to_one::<PcBuffer>(cap, producers, ITEMS)
-            });
-            cell::<StdSyncChannel>(&mut group, capacity, |cap| {
-                producers_to_one::<StdSyncChannel>(cap, producers, ITEMS)
-            });
+            cell::<PcBuffer>(&mut group, workload, capacity);
+            cell::<StdSyncChannel>(&mut group, workload, capacity);
         }
         group.finish();
     }

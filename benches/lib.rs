@@ -113,6 +113,33 @@ impl Tally {
     }
 }
 
+/// A shape of traffic through a queue; [`run`](Self::run) moves `n` items through a `Q` of a
+/// given capacity that way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// One thread puts, then gets, in chunks of the capacity ([`seq`]).
+    Seq,
+    /// This many producer threads feed one consumer ([`producers_to_one`]).
+    ProducersToOne(usize),
+}
+
+impl Workload {
+    /// The workloads the benches measure, with their names.
+    pub const ALL: [(&'static str, Workload); 3] = [
+        ("seq", Workload::Seq),
+        ("spsc", Workload::ProducersToOne(1)),
+        ("mpsc", Workload::ProducersToOne(4)),
+    ];
+
+    /// Moves `n` items through a `Q` of `capacity` and returns the checked tally.
+    pub fn run<Q: Queue>(self, capacity: usize, n: usize) -> Tally {
+        match self {
+            Workload::Seq => seq::<Q>(capacity, n),
+            Workload::ProducersToOne(producers) => producers_to_one::<Q>(capacity, producers, n),
+        }
+    }
+}
+
 /// One thread puts `n` items then gets them, in chunks of `capacity`.
 pub fn seq<Q: Queue>(capacity: usize, n: usize) -> Tally {
     let (tx, rx) = Q::bounded(capacity);
@@ -160,9 +187,15 @@ mod tests {
 
     fn all_workloads<Q: Queue>() {
         for capacity in [1, 16, 1024] {
-            assert_eq!(seq::<Q>(capacity, 5000), Tally::expected(1, 5000));
-            for producers in [1, 4] {
-                assert_eq!(producers_to_one::<Q>(capacity, producers, 4000).count, 4000);
+            for (_, workload) in Workload::ALL {
+                let producers = match workload {
+                    Workload::Seq => 1,
+                    Workload::ProducersToOne(producers) => producers,
+                };
+                assert_eq!(
+                    workload.run::<Q>(capacity, 4000),
+                    Tally::expected(producers, 4000)
+                );
             }
         }
     }
