@@ -373,6 +373,9 @@ impl<T> BoundedBuffer<T> {
         if max == 0 {
             return Ok(0);
         }
+        // Make room in `out` before taking the lock, so that the critical section is the queue
+        // operation alone and not an allocation (a batch never exceeds the capacity).
+        out.reserve(max.min(self.capacity).min(MAX_PREALLOCATED));
         let (mut state, _) = self.wait(self.lock(), Side::Get, None);
         let n = state.queue.len().min(max);
         if n == 0 {
