@@ -1,0 +1,279 @@
+//! The [`Consumer`] trait, the [`Sink`] that receives each outcome, and [`ConsumerRole`], which drives a consumer against a buffer in batches.
+
+use std::convert::Infallible;
+use std::iter;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use pc_buffer::Buffer;
+
+use crate::err::{Role, RoleError, StopCause};
+use crate::hook::{ConsumeHook, NoHook, OnConsume};
+use crate::panic::catch;
+use crate::producer::{halt, stopped};
+use crate::report::RoleReport;
+
+/// Work done on each item taken from the buffer; it may fail.
+///
+/// Any closure `FnMut(T) -> Result<R, E>` is a consumer. A closure that cannot fail,
+/// `FnMut(T) -> R`, becomes one through [`from_fn`].
+pub trait Consumer<T> {
+    /// What processing an item produces.
+    type Output;
+    /// Why processing an item may fail.
+    type Error;
+    /// Processes one item.
+    fn consume(&mut self, item: T) -> Result<Self::Output, Self::Error>;
+}
+
+impl<T, R, E, F: FnMut(T) -> Result<R, E>> Consumer<T> for F {
+    type Output = R;
+    type Error = E;
+    #[inline]
+    fn consume(&mut self, item: T) -> Result<R, E> {
+        self(item)
+    }
+}
+
+/// A consumer made of a closure that cannot fail; see [`from_fn`].
+#[derive(Debug, Clone, Copy)]
+pub struct FromFn<F>(pub F);
+
+/// Makes a consumer of a closure `FnMut(T) -> R` that cannot fail.
+///
+/// ```
+/// use pc_roles::{Consumer, from_fn};
+///
+/// let mut double = from_fn(|x: u32| x * 2);
+/// assert_eq!(double.consume(21), Ok(42));
+/// ```
+pub fn from_fn<F>(work: F) -> FromFn<F> {
+    FromFn(work)
+}
+
+impl<T, R, F: FnMut(T) -> R> Consumer<T> for FromFn<F> {
+    type Output = R;
+    type Error = Infallible;
+    #[inline]
+    fn consume(&mut self, item: T) -> Result<R, Infallible> {
+        Ok((self.0)(item))
+    }
+}
+
+/// Whether a consumer goes on after an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Take the next item.
+    Continue,
+    /// Stop: hand back the items still held, stop the other roles, close the buffer.
+    Stop,
+}
+
+/// Where a consumer's outcomes go.
+///
+/// Any closure `FnMut(Result<R, E>) -> Flow` is a sink. A sink that buffers outcomes (to hand
+/// them on in groups) overrides [`flush`](Self::flush), which the consumer calls after each batch
+/// it took from the buffer and before it returns.
+pub trait Sink<R, E> {
+    /// Receives the outcome of one item and says whether to go on.
+    fn accept(&mut self, outcome: Result<R, E>) -> Flow;
+    /// Hands on whatever the sink holds back; called after each batch and at the end.
+    fn flush(&mut self) {}
+}
+
+impl<R, E, F: FnMut(Result<R, E>) -> Flow> Sink<R, E> for F {
+    #[inline]
+    fn accept(&mut self, outcome: Result<R, E>) -> Flow {
+        self(outcome)
+    }
+}
+
+/// Drives a [`Consumer`] against a [`Buffer`] until the buffer is closed and drained.
+///
+/// The consumer takes up to [`batch`](Self::batch) items per buffer operation (one lock, one
+/// wake-up for many items) and processes them one at a time: the user's code never sees the
+/// batch. After each item it calls `on_consume`, passes the outcome to the sink and paces.
+///
+/// ```
+/// use pc_roles::{BoundedBuffer, ConsumerRole, Flow, from_fn};
+///
+/// let buffer = BoundedBuffer::new(8).unwrap();
+/// buffer.put_batch(vec![1, 2, 3]).unwrap();
+/// buffer.close();
+/// let mut outputs = Vec::new();
+/// let report = ConsumerRole::new()
+///     .batch(64)
+///     .run(from_fn(|x: i32| x * 10), &buffer, |out: Result<i32, _>| {
+///         outputs.push(out.unwrap());
+///         Flow::Continue
+///     })
+///     .unwrap();
+/// assert_eq!(outputs, [10, 20, 30]);
+/// assert_eq!(report.items, 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConsumerRole<H = NoHook> {
+    delay: Duration,
+    batch: usize,
+    hook: H,
+}
+
+impl ConsumerRole {
+    /// A consumer without delay or callback that takes one item per buffer operation.
+    pub fn new() -> Self {
+        Self {
+            delay: Duration::ZERO,
+            batch: 1,
+            hook: NoHook,
+        }
+    }
+}
+
+impl Default for ConsumerRole {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<H> ConsumerRole<H> {
+    /// Sleeps `delay` after each item (the original's `consumer_delay`). A consumer with a delay
+    /// takes one item at a time whatever its [`batch`](Self::batch), so it never holds items
+    /// that another consumer could be processing.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Takes up to `batch` items (at least 1) per buffer operation.
+    pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Calls `callback(output, count, buffer_len)` after each successfully processed item (see
+    /// [`OnConsume`]).
+    pub fn on_consume<F>(self, callback: F) -> ConsumerRole<OnConsume<F>> {
+        self.with_hook(OnConsume(callback))
+    }
+
+    /// Uses any [`ConsumeHook`] after each successful item.
+    pub fn with_hook<H2>(self, hook: H2) -> ConsumerRole<H2> {
+        ConsumerRole {
+            delay: self.delay,
+            batch: self.batch,
+            hook,
+        }
+    }
+
+    /// Processes items from `buffer` until it is closed and drained, passing each outcome to
+    /// `sink`.
+    ///
+    /// # Errors
+    ///
+    /// See [`run_until`](Self::run_until).
+    pub fn run<T, C, B, S>(
+        &mut self,
+        consumer: C,
+        buffer: &B,
+        sink: S,
+    ) -> Result<RoleReport, RoleError<T, B::TransportError>>
+    where
+        C: Consumer<T>,
+        B: Buffer<T>,
+        S: Sink<C::Output, C::Error>,
+        H: ConsumeHook<C::Output>,
+    {
+        self.run_until(consumer, buffer, &AtomicBool::new(false), sink)
+    }
+
+    /// Like [`run`](Self::run), for one of several roles sharing the `stop` flag.
+    ///
+    /// The consumer checks `stop` before each item and, once it is set, hands back the items it
+    /// holds. When it fails itself (a panic, a transport error, or the sink returning
+    /// [`Flow::Stop`]) it sets `stop` and closes the buffer, so producers blocked on a full
+    /// buffer and consumers blocked on an empty one all return.
+    ///
+    /// # Errors
+    ///
+    /// A [`RoleError`] carrying the items taken from the buffer but not processed, in buffer
+    /// order. An item whose work panicked is not among them: it counts as processed (and failed).
+    pub fn run_until<T, C, B, S>(
+        &mut self,
+        mut consumer: C,
+        buffer: &B,
+        stop: &AtomicBool,
+        mut sink: S,
+    ) -> Result<RoleReport, RoleError<T, B::TransportError>>
+    where
+        C: Consumer<T>,
+        B: Buffer<T>,
+        S: Sink<C::Output, C::Error>,
+        H: ConsumeHook<C::Output>,
+    {
+        let batch_max = if self.delay.is_zero() { self.batch } else { 1 };
+        let mut report = RoleReport::default();
+        let mut batch = Vec::with_capacity(batch_max);
+        loop {
+            let waiting = Instant::now();
+            let got = buffer.get_batch_into(&mut batch, batch_max);
+            let mut started = Instant::now();
+            report.blocked += started - waiting;
+            if let Err(err) = got {
+                sink.flush();
+                return match err.transport_error_into() {
+                    // Closed and drained: the normal end.
+                    None => Ok(report),
+                    Some(err) => {
+                        halt(stop, buffer);
+                        Err(stopped(StopCause::Transport(err), Vec::new(), report))
+                    }
+                };
+            }
+            let mut items = batch.drain(..);
+            while let Some(item) = items.next() {
+                if stop.load(Ordering::Relaxed) {
+                    let unprocessed = iter::once(item).chain(items).collect();
+                    sink.flush();
+                    return Err(stopped(StopCause::Stopped, unprocessed, report));
+                }
+                let outcome = catch(|| consumer.consume(item));
+                report.items += 1;
+                let mut cause = None;
+                match outcome {
+                    Err(message) => {
+                        let role = Role::Consumer;
+                        cause = Some(StopCause::Panicked { role, message });
+                    }
+                    Ok(outcome) => {
+                        if let (true, Ok(output)) = (H::ACTIVE, &outcome) {
+                            let count = report.items;
+                            let called = catch(|| self.hook.call(output, count, buffer.len()));
+                            if let Err(message) = called {
+                                let role = Role::OnConsume;
+                                cause = Some(StopCause::Panicked { role, message });
+                            }
+                        }
+                        // The output reaches the sink even if the callback panicked on it.
+                        if sink.accept(outcome) == Flow::Stop && cause.is_none() {
+                            cause = Some(StopCause::Halted);
+                        }
+                    }
+                }
+                if let Some(cause) = cause {
+                    let unprocessed = items.collect();
+                    halt(stop, buffer);
+                    sink.flush();
+                    report.busy += started.elapsed();
+                    return Err(stopped(cause, unprocessed, report));
+                }
+                if !self.delay.is_zero() {
+                    report.busy += started.elapsed();
+                    report.pace(self.delay);
+                    started = Instant::now();
+                }
+            }
+            report.busy += started.elapsed();
+            sink.flush();
+        }
+    }
+}
