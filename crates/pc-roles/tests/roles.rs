@@ -149,9 +149,8 @@ fn a_panicking_source_is_caught_named_and_stops_the_run() {
     for panic_at in [0, 5, 9] {
         let buffer = BoundedBuffer::new(100).unwrap();
         let stop = AtomicBool::new(false);
-        let source = Mutex::new((0..10).map(|i| {
+        let source = Mutex::new((0..10).inspect(|&i| {
             assert!(i != panic_at, "source broke at {i}");
-            i
         }));
         let err = ProducerRole::new()
             .chunk(4)
