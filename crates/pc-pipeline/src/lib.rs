@@ -1,20 +1,92 @@
-//! A producer-consumer pipeline orchestrator over bounded blocking buffers.
+//! A producer-consumer pipeline that never hangs, never loses an item, and tells where the time went.
 //!
-//! This crate is the top layer: it runs producers and consumers (from [`pc_roles`]) over a
-//! bounded buffer (from [`pc_buffer`]). It re-exports the layers below, so depending on this
-//! crate alone is enough:
+//! This crate is the top layer: a [`Pipeline`] runs producers and consumers (from
+//! [`pc_roles`]) over a bounded buffer (from [`pc_buffer`]) on scoped threads. It re-exports the
+//! layers below, so depending on this crate alone is enough.
+//!
+//! # Processing data
+//!
+//! [`Pipeline::process`] runs every item through a work function and returns the results, in
+//! input order by default, however many consumers run the work:
 //!
 //! ```
-//! use pc_pipeline::BoundedBuffer;
+//! use pc_pipeline::Pipeline;
 //!
-//! let buffer = BoundedBuffer::new(2).unwrap();
-//! buffer.put("job").unwrap();
-//! assert_eq!(buffer.stats().items_put, 1);
+//! let mut pipeline = Pipeline::builder().capacity(64).consumers(4).build().unwrap();
+//! let lines = vec!["3,4".to_string(), "10,20".to_string()];
+//! let sums = pipeline
+//!     .process(&lines, |line| line.split(',').map(|n| n.parse::<u32>().unwrap()).sum::<u32>())
+//!     .unwrap();
+//! assert_eq!(sums, [7, 30]);
+//! ```
+//!
+//! `data` and `work` may borrow from the caller (as `&lines` above): the threads have ended
+//! when `process` returns.
+//!
+//! # Callbacks, delays and statistics
+//!
+//! As in the original design, each role can be paced by a delay, and callbacks see every item:
+//! `on_produce(item, count, buffer_len)` after each put and `on_consume(result, count,
+//! buffer_len)` after each item processed. [`Pipeline::stats`] then tells what the run did and
+//! which side held the other up:
+//!
+//! ```
+//! use std::time::Duration;
+//! use pc_pipeline::Pipeline;
+//!
+//! let mut log = Vec::new();
+//! let mut pipeline = Pipeline::builder()
+//!     .capacity(2)
+//!     .consumer_delay(Duration::from_millis(1))
+//!     .on_consume(|item: &char, count, _len| log.push((*item, count)))
+//!     .build()
+//!     .unwrap();
+//! pipeline.run("abc".chars()).unwrap();
+//! let stats = pipeline.stats().unwrap().clone();
+//! drop(pipeline);
+//! assert_eq!(log, [('a', 1), ('b', 2), ('c', 3)]);
+//! assert_eq!((stats.produced, stats.consumed, stats.success), (3, 3, true));
+//! println!("{stats}"); // an aligned summary, ending with the bottleneck verdict
+//! ```
+//!
+//! # Failures
+//!
+//! Work that can fail goes through [`Pipeline::try_process`]; the builder's [`FailurePolicy`]
+//! says whether the first error stops the run or every failure is reported at the end. A
+//! panic in the input, the work or a callback is caught and ends the run with an error that
+//! names the role. In every outcome the counts add up,
+//! `produced == succeeded + failed + returned`, and the [`PipelineError`] hands back every
+//! result and every item not processed:
+//!
+//! ```
+//! use pc_pipeline::{Cause, Pipeline, Role};
+//!
+//! let mut pipeline = Pipeline::builder().capacity(4).consumers(2).build().unwrap();
+//! let err = pipeline
+//!     .process(0..100, |n: u32| if n == 50 { panic!("cannot take {n}") } else { n })
+//!     .unwrap_err();
+//! assert!(matches!(err.cause, Cause::Panicked { role: Role::Consumer, .. }));
+//! assert!(err.to_string().ends_with("panicked in consumer 1: cannot take 50")
+//!     || err.to_string().ends_with("panicked in consumer 2: cannot take 50"));
+//! let s = &err.stats;
+//! assert_eq!(s.produced, s.succeeded + s.failed + s.returned);
+//! assert_eq!(err.completed.len() + 1 + err.unprocessed.len(), s.produced);
 //! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod builder;
+mod err;
+mod pipeline;
+mod reorder;
+mod stats;
+
+pub use crate::builder::{FailurePolicy, PipelineBuilder};
+pub use crate::err::{Cause, ConfigError, PipelineError};
+pub use crate::pipeline::{Pipeline, Processed};
+pub use crate::stats::{Bottleneck, PipelineStats};
 pub use pc_roles::{
-    BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, CapacityError,
+    BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, CapacityError, NoHook,
+    OnConsume, OnProduce, Role, RoleReport,
 };

@@ -1,0 +1,231 @@
+//! [`PipelineBuilder`]: capacity, number of producers and consumers, delays, callbacks, ordering and failure policy, checked by `build()`.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use pc_roles::{NoHook, OnConsume, OnProduce};
+
+use crate::err::ConfigError;
+use crate::pipeline::Pipeline;
+
+/// What a run does when an item's work returns an error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FailurePolicy {
+    /// Stop at the first error: producers stop, the buffer closes, and the run returns the
+    /// error together with every result so far and every item not processed.
+    #[default]
+    FailFast,
+    /// Process everything and report each failed item with its error.
+    Continue,
+}
+
+/// A checked pipeline configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) capacity: NonZeroUsize,
+    pub(crate) producers: NonZeroUsize,
+    pub(crate) consumers: NonZeroUsize,
+    pub(crate) producer_delay: Duration,
+    pub(crate) consumer_delay: Duration,
+    pub(crate) ordered: bool,
+    pub(crate) policy: FailurePolicy,
+    pub(crate) batch: Option<NonZeroUsize>,
+}
+
+impl Config {
+    /// The original's default: capacity 10, one producer, one consumer, no delays, ordered.
+    pub(crate) const DEFAULT: Self = Self {
+        capacity: NonZeroUsize::new(10).expect("10 is not zero"),
+        producers: NonZeroUsize::MIN,
+        consumers: NonZeroUsize::MIN,
+        producer_delay: Duration::ZERO,
+        consumer_delay: Duration::ZERO,
+        ordered: true,
+        policy: FailurePolicy::FailFast,
+        batch: None,
+    };
+
+    /// Items a consumer takes per buffer operation: enough to take the lock rarely, few enough
+    /// that the consumers share what the buffer holds.
+    pub(crate) fn consumer_batch(&self) -> usize {
+        self.batch.map_or_else(
+            || (self.capacity.get() / self.consumers.get()).clamp(1, 256),
+            NonZeroUsize::get,
+        )
+    }
+
+    /// Items a producer puts per buffer operation: half the buffer, so a consumer can take one
+    /// half while the producer fills the other.
+    pub(crate) fn producer_chunk(&self) -> usize {
+        self.batch.map_or_else(
+            || (self.capacity.get() / 2).clamp(1, 256),
+            NonZeroUsize::get,
+        )
+    }
+}
+
+/// Builds a [`Pipeline`]; start with [`Pipeline::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use pc_pipeline::{FailurePolicy, Pipeline};
+///
+/// let mut pipeline = Pipeline::builder()
+///     .capacity(64)
+///     .consumers(4)
+///     .ordered(true)
+///     .on_failure(FailurePolicy::Continue)
+///     .consumer_delay(Duration::ZERO)
+///     .build()
+///     .unwrap();
+/// let squares = pipeline.process(1..=5_u64, |n| n * n).unwrap();
+/// assert_eq!(squares, [1, 4, 9, 16, 25]);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct PipelineBuilder<P = NoHook, C = NoHook> {
+    capacity: usize,
+    producers: usize,
+    consumers: usize,
+    producer_delay: Duration,
+    consumer_delay: Duration,
+    ordered: bool,
+    policy: FailurePolicy,
+    batch: Option<usize>,
+    on_produce: P,
+    on_consume: C,
+}
+
+impl PipelineBuilder {
+    pub(crate) fn new() -> Self {
+        let d = Config::DEFAULT;
+        Self {
+            capacity: d.capacity.get(),
+            producers: d.producers.get(),
+            consumers: d.consumers.get(),
+            producer_delay: d.producer_delay,
+            consumer_delay: d.consumer_delay,
+            ordered: d.ordered,
+            policy: d.policy,
+            batch: None,
+            on_produce: NoHook,
+            on_consume: NoHook,
+        }
+    }
+}
+
+impl<P, C> PipelineBuilder<P, C> {
+    /// The buffer's capacity: how many items may wait between producers and consumers
+    /// (default 10). Producers wait while it is full: that is the backpressure.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// How many producer threads share the input (default 1). They take turns pulling from it,
+    /// so the buffer sees the input's order; several help when producing is paced.
+    pub fn producers(mut self, producers: usize) -> Self {
+        self.producers = producers;
+        self
+    }
+
+    /// How many consumer threads run the work (default 1).
+    pub fn consumers(mut self, consumers: usize) -> Self {
+        self.consumers = consumers;
+        self
+    }
+
+    /// A delay each producer sleeps after each item (the original's `producer_delay`).
+    pub fn producer_delay(mut self, delay: Duration) -> Self {
+        self.producer_delay = delay;
+        self
+    }
+
+    /// A delay each consumer sleeps after each item (the original's `consumer_delay`).
+    pub fn consumer_delay(mut self, delay: Duration) -> Self {
+        self.consumer_delay = delay;
+        self
+    }
+
+    /// Whether results come back in input order (default `true`). With several consumers the
+    /// order is restored through a reorder window as wide as the buffer's capacity: a consumer
+    /// that runs that far ahead of the oldest unfinished item waits for it. Unordered runs
+    /// return results roughly in completion order and never wait.
+    pub fn ordered(mut self, ordered: bool) -> Self {
+        self.ordered = ordered;
+        self
+    }
+
+    /// What a run does when an item's work returns an error (default fail-fast).
+    pub fn on_failure(mut self, policy: FailurePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many items producers put and consumers take per buffer operation. By default
+    /// producers put half the capacity and consumers take their share of it, up to 256; a
+    /// role with a delay always moves one item at a time.
+    pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = Some(batch);
+        self
+    }
+
+    /// Calls `callback(item, count, buffer_len)` after each put: `count` items produced so
+    /// far by all producers, `buffer_len` items in the buffer after the put. Calls are
+    /// serialised and come in input order. The callback sees a clone of the item, which has
+    /// moved into the buffer.
+    pub fn on_produce<F>(self, callback: F) -> PipelineBuilder<OnProduce<F>, C> {
+        self.with_hooks(|_, on_consume| (OnProduce(callback), on_consume))
+    }
+
+    /// Calls `callback(result, count, buffer_len)` after each item processed successfully:
+    /// `count` items processed successfully so far by all consumers, `buffer_len` items left in
+    /// the buffer. Calls are serialised.
+    pub fn on_consume<F>(self, callback: F) -> PipelineBuilder<P, OnConsume<F>> {
+        self.with_hooks(|on_produce, _| (on_produce, OnConsume(callback)))
+    }
+
+    /// The same configuration with other callbacks.
+    fn with_hooks<P2, C2>(self, hooks: impl FnOnce(P, C) -> (P2, C2)) -> PipelineBuilder<P2, C2> {
+        let (on_produce, on_consume) = hooks(self.on_produce, self.on_consume);
+        PipelineBuilder {
+            capacity: self.capacity,
+            producers: self.producers,
+            consumers: self.consumers,
+            producer_delay: self.producer_delay,
+            consumer_delay: self.consumer_delay,
+            ordered: self.ordered,
+            policy: self.policy,
+            batch: self.batch,
+            on_produce,
+            on_consume,
+        }
+    }
+
+    /// Checks the configuration and builds the pipeline.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first zero among capacity, producers, consumers and batch.
+    pub fn build(self) -> Result<Pipeline<P, C>, ConfigError> {
+        let nonzero = |n, err| NonZeroUsize::new(n).ok_or(err);
+        let config = Config {
+            capacity: nonzero(self.capacity, ConfigError::ZeroCapacity)?,
+            producers: nonzero(self.producers, ConfigError::ZeroProducers)?,
+            consumers: nonzero(self.consumers, ConfigError::ZeroConsumers)?,
+            producer_delay: self.producer_delay,
+            consumer_delay: self.consumer_delay,
+            ordered: self.ordered,
+            policy: self.policy,
+            batch: self
+                .batch
+                .map(|b| nonzero(b, ConfigError::ZeroBatch))
+                .transpose()?,
+        };
+        Ok(Pipeline::from_parts(
+            config,
+            self.on_produce,
+            self.on_consume,
+        ))
+    }
+}
