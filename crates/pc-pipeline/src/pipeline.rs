@@ -15,7 +15,7 @@ use pc_roles::{
 
 use crate::builder::{Config, FailurePolicy, PipelineBuilder};
 use crate::err::{Cause, ConfigError, PipelineError};
-use crate::reorder::{ReorderWindow, Slot};
+use crate::reorder::{Released, ReorderWindow, Slot};
 use crate::stats::{Bottleneck, PipelineStats};
 
 /// What a run that did not stop early returns: every result, and under
@@ -305,12 +305,9 @@ impl<P, C> Pipeline<P, C> {
         tally.unprocessed.extend(buffer.try_iter());
         failures.sort_unstable_by_key(|&(index, _)| index);
 
-        let (released, pending) = match window {
-            Some(window) => window.into_parts(),
-            None => (Vec::new(), Vec::new()),
-        };
-        let succeeded =
-            released.len() + pending.len() + results.iter().map(Vec::len).sum::<usize>();
+        let released = window.map(ReorderWindow::into_released);
+        let succeeded = released.as_ref().map_or(0, Released::len)
+            + results.iter().map(Vec::len).sum::<usize>();
         let failed = failures.len() + tally.panicked_items;
         let buffer_stats = buffer.stats();
         let stats = PipelineStats {
@@ -353,20 +350,22 @@ impl<P, C> Pipeline<P, C> {
         };
         let outcome = match cause {
             None => Ok(Processed {
-                results: if released.is_empty() {
-                    results
+                results: match released {
+                    // Nothing stopped the run, so nothing is left pending in the window.
+                    Some(released) => released.results,
+                    None => results
                         .into_iter()
                         .flatten()
                         .map(|(_, result)| result)
-                        .collect()
-                } else {
-                    released
+                        .collect(),
                 },
                 failures,
             }),
             Some(cause) => {
-                let mut completed: Vec<(usize, R)> =
-                    released.into_iter().enumerate().chain(pending).collect();
+                let mut completed: Vec<(usize, R)> = released
+                    .into_iter()
+                    .flat_map(Released::into_indexed)
+                    .collect();
                 completed.extend(results.into_iter().flatten());
                 completed.sort_unstable_by_key(|&(index, _)| index);
                 tally.unprocessed.sort_unstable_by_key(|&(index, _)| index);

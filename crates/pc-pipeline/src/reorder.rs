@@ -32,6 +32,9 @@ struct Window<R> {
     pending: VecDeque<Option<Slot<R>>>,
     /// Results released in input order.
     released: Vec<R>,
+    /// Indices of the failed items `next` passed, in order: with them the index of each
+    /// released result can be rebuilt without storing it.
+    passed_failed: Vec<usize>,
     /// Consumers waiting for `next` to move; each one counts itself in and out.
     waiting: usize,
     stopped: bool,
@@ -46,6 +49,7 @@ impl<R> ReorderWindow<R> {
                 next: 0,
                 pending: VecDeque::with_capacity(width),
                 released: Vec::with_capacity(expected),
+                passed_failed: Vec::new(),
                 waiting: 0,
                 stopped: false,
             }),
@@ -88,8 +92,9 @@ impl<R> ReorderWindow<R> {
             }
             let before = window.next;
             while let Some(Some(_)) = window.pending.front() {
-                if let Some(Some(Slot::Done(result))) = window.pending.pop_front() {
-                    window.released.push(result);
+                match window.pending.pop_front() {
+                    Some(Some(Slot::Done(result))) => window.released.push(result),
+                    _ => window.passed_failed.push(window.next),
                 }
                 window.next += 1;
             }
@@ -110,9 +115,8 @@ impl<R> ReorderWindow<R> {
         self.advanced.notify_all();
     }
 
-    /// The results released in order, and the later results still waiting for an earlier one,
-    /// with their indices.
-    pub(crate) fn into_parts(self) -> (Vec<R>, Vec<(usize, R)>) {
+    /// What the window holds at the end of a run.
+    pub(crate) fn into_released(self) -> Released<R> {
         let window = self
             .state
             .into_inner()
@@ -127,6 +131,41 @@ impl<R> ReorderWindow<R> {
                 _ => None,
             })
             .collect();
-        (window.released, pending)
+        Released {
+            results: window.released,
+            passed_failed: window.passed_failed,
+            pending,
+        }
+    }
+}
+
+/// The results a window released in input order, and those still waiting for an earlier item.
+pub(crate) struct Released<R> {
+    /// Results released in input order, without their indices.
+    pub(crate) results: Vec<R>,
+    passed_failed: Vec<usize>,
+    /// Results still waiting for an earlier item when the run stopped, with their indices.
+    pub(crate) pending: Vec<(usize, R)>,
+}
+
+impl<R> Released<R> {
+    /// How many results the window holds.
+    pub(crate) fn len(&self) -> usize {
+        self.results.len() + self.pending.len()
+    }
+
+    /// Every result with its input index, in input order.
+    pub(crate) fn into_indexed(self) -> impl Iterator<Item = (usize, R)> {
+        // Released results fill the indices from 0 up that did not fail.
+        let mut failed = self.passed_failed.into_iter().peekable();
+        let mut index = 0;
+        let released = self.results.into_iter().map(move |result| {
+            while failed.next_if_eq(&index).is_some() {
+                index += 1;
+            }
+            index += 1;
+            (index - 1, result)
+        });
+        released.chain(self.pending)
     }
 }
