@@ -116,9 +116,14 @@ pub struct PipelineError<T, R, E> {
     /// Items taken from the input but never processed, with their input indices, in input
     /// order. Items the run never took stay in the input: pass `iter.by_ref()` to keep them.
     pub unprocessed: Vec<(usize, T)>,
-    /// What the run did until it stopped.
-    pub stats: PipelineStats,
+    /// What the run did until it stopped (boxed to keep the error small to move around).
+    pub stats: Box<PipelineStats>,
 }
+
+/// The error of [`Pipeline::process`](crate::Pipeline::process) and
+/// [`Pipeline::run`](crate::Pipeline::run), whose work cannot fail: only a panic ends them
+/// early.
+pub type ProcessError<T, R> = PipelineError<T, R, std::convert::Infallible>;
 
 impl<T, R, E> PipelineError<T, R, E> {
     /// Takes back the unprocessed items, in input order, without their indices.

@@ -83,7 +83,7 @@ mod reorder;
 mod stats;
 
 pub use crate::builder::{FailurePolicy, PipelineBuilder};
-pub use crate::err::{Cause, ConfigError, PipelineError};
+pub use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
 pub use crate::pipeline::{Pipeline, Processed};
 pub use crate::stats::{Bottleneck, PipelineStats};
 pub use pc_roles::{

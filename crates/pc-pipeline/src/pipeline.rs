@@ -14,7 +14,7 @@ use pc_roles::{
 };
 
 use crate::builder::{Config, FailurePolicy, PipelineBuilder};
-use crate::err::{Cause, ConfigError, PipelineError};
+use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
 use crate::reorder::{Released, ReorderWindow, Slot};
 use crate::stats::{Bottleneck, PipelineStats};
 
@@ -112,16 +112,13 @@ impl<P, C> Pipeline<P, C> {
     /// # Errors
     ///
     /// As [`process`](Self::process).
-    pub fn run<I>(
-        &mut self,
-        data: I,
-    ) -> Result<Vec<I::Item>, PipelineError<I::Item, I::Item, Infallible>>
+    pub fn run<I, T>(&mut self, data: I) -> Result<Vec<T>, ProcessError<T, T>>
     where
-        I: IntoIterator,
+        I: IntoIterator<Item = T>,
         I::IntoIter: Send,
-        I::Item: Send,
-        P: ProduceHook<I::Item> + Send,
-        C: ConsumeHook<I::Item> + Send,
+        T: Send,
+        P: ProduceHook<T> + Send,
+        C: ConsumeHook<T> + Send,
     {
         self.process(data, std::convert::identity)
     }
@@ -136,11 +133,7 @@ impl<P, C> Pipeline<P, C> {
     /// A [`PipelineError`] naming the role when a producer (the input's iterator), a consumer
     /// (`work`) or a callback panicked, with every result, and every item taken but not
     /// processed.
-    pub fn process<I, R, W>(
-        &mut self,
-        data: I,
-        work: W,
-    ) -> Result<Vec<R>, PipelineError<I::Item, R, Infallible>>
+    pub fn process<I, R, W>(&mut self, data: I, work: W) -> Result<Vec<R>, ProcessError<I::Item, R>>
     where
         I: IntoIterator,
         I::IntoIter: Send,
@@ -197,14 +190,7 @@ impl<P, C> Pipeline<P, C> {
         outcome
     }
 
-    fn execute<T, I, R, E, W>(
-        &self,
-        data: I,
-        work: &W,
-    ) -> (
-        Result<Processed<R, E>, PipelineError<T, R, E>>,
-        PipelineStats,
-    )
+    fn execute<T, I, R, E, W>(&self, data: I, work: &W) -> (Outcome<T, R, E>, PipelineStats)
     where
         I: Iterator<Item = T> + Send,
         T: Send,
@@ -374,13 +360,16 @@ impl<P, C> Pipeline<P, C> {
                     completed,
                     failures,
                     unprocessed: tally.unprocessed,
-                    stats: stats.clone(),
+                    stats: Box::new(stats.clone()),
                 })
             }
         };
         (outcome, stats)
     }
 }
+
+/// How a run ended, for [`Pipeline::try_process`].
+type Outcome<T, R, E> = Result<Processed<R, E>, PipelineError<T, R, E>>;
 
 /// Ends every wait in the reorder window: a role stopped early, so an earlier item may never be
 /// handed in.

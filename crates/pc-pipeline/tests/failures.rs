@@ -1,9 +1,8 @@
 //! Failure semantics: fail-fast and continue, panics in every role at the start, middle and end of a run, bad configuration, and exact accounting of every item in each case.
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
 
-use pc_pipeline::{Cause, ConfigError, FailurePolicy, Pipeline, PipelineError, Role};
+use pc_pipeline::{Cause, ConfigError, FailurePolicy, Pipeline, PipelineError, ProcessError, Role};
 
 const N: usize = 1_000;
 
@@ -77,7 +76,7 @@ fn fail_fast_returns_the_first_error_every_result_and_every_unprocessed_item() {
                 for (index, item) in &err.unprocessed {
                     assert_eq!(index, item, "the item handed back is the input's");
                 }
-                assert_eq!(p.stats(), Some(&err.stats));
+                assert_eq!(p.stats(), Some(&*err.stats));
             }
         }
     }
@@ -133,7 +132,7 @@ fn continue_processes_everything_and_reports_each_failure() {
 }
 
 /// Runs `0..N` through a pipeline whose `role` panics on item `at`, and checks the error.
-fn panic_in(role: Role, at: usize, consumers: usize) -> PipelineError<usize, usize, Infallible> {
+fn panic_in(role: Role, at: usize, consumers: usize) -> ProcessError<usize, usize> {
     let boom = move |n: usize, what: Role| {
         if n == at && what == role {
             panic!("{what} refused item {n}");
