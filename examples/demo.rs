@@ -1,102 +1,66 @@
-//! The buffer with several producers and consumers: paced producers put messages, slower consumers take them, and the run ends with a verified summary of where the time went.
+//! The original demo on the pipeline: 20 messages through a buffer of 5, a paced producer and a slower consumer, every event printed, then a verified summary with the bottleneck verdict.
 //!
 //! Run with `cargo run --release --example demo`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
-use pc_buffer::BoundedBuffer;
+use pc_pipeline::Pipeline;
 
 const CAPACITY: usize = 5;
-const PRODUCERS: usize = 2;
-const CONSUMERS: usize = 3;
-const MESSAGES_PER_PRODUCER: usize = 10;
+const MESSAGES: usize = 20;
 const PRODUCER_DELAY: Duration = Duration::from_millis(100);
 const CONSUMER_DELAY: Duration = Duration::from_millis(150);
 
-fn main() {
-    let total = PRODUCERS * MESSAGES_PER_PRODUCER;
+fn main() -> ExitCode {
     println!("--- Producer-Consumer Pattern Demo ---");
     println!("Buffer capacity: {CAPACITY}");
-    println!("Messages: {total} from {PRODUCERS} producers to {CONSUMERS} consumers");
+    println!("Messages: {MESSAGES}");
     println!();
 
-    let buffer = BoundedBuffer::new(CAPACITY).expect("capacity is not zero");
-    let produced = AtomicUsize::new(0);
-    let started = Instant::now();
-    let consumed: Vec<Vec<String>> = thread::scope(|s| {
-        let producers: Vec<_> = (1..=PRODUCERS)
-            .map(|p| {
-                let (buffer, produced) = (&buffer, &produced);
-                s.spawn(move || {
-                    for m in 0..MESSAGES_PER_PRODUCER {
-                        thread::sleep(PRODUCER_DELAY); // the work of producing a message
-                        let message = format!("Message {}", (p - 1) * MESSAGES_PER_PRODUCER + m);
-                        buffer.put(message.clone()).expect("buffer is open");
-                        produced.fetch_add(1, Ordering::Relaxed);
-                        println!(
-                            "[Producer {p}] {message} produced | Buffer: {}",
-                            buffer.len()
-                        );
-                    }
-                })
-            })
-            .collect();
-        let consumers: Vec<_> = (1..=CONSUMERS)
-            .map(|c| {
-                let buffer = &buffer;
-                s.spawn(move || {
-                    let mut mine = Vec::new();
-                    for message in buffer {
-                        thread::sleep(CONSUMER_DELAY); // the work of processing it
-                        println!(
-                            "[Consumer {c}] {message} consumed | Buffer: {}",
-                            buffer.len()
-                        );
-                        mine.push(message);
-                    }
-                    mine
-                })
-            })
-            .collect();
-        for producer in producers {
-            producer.join().expect("producer panicked");
+    let messages: Vec<String> = (0..MESSAGES).map(|i| format!("Message {i}")).collect();
+    let mut pipeline = Pipeline::builder()
+        .capacity(CAPACITY)
+        .producer_delay(PRODUCER_DELAY)
+        .consumer_delay(CONSUMER_DELAY)
+        .on_produce(|message: &String, _count, len| {
+            println!("[Producer] {message} produced | Buffer: {len}");
+        })
+        .on_consume(|message: &String, _count, len| {
+            println!("[Consumer] {message} consumed | Buffer: {len}");
+        })
+        .build()
+        .expect("the configuration is valid");
+    let processed = match pipeline.run(messages.iter().cloned()) {
+        Ok(processed) => processed,
+        Err(err) => {
+            eprintln!("the run failed: {err}");
+            return ExitCode::FAILURE;
         }
-        buffer.close(); // the original's mark_complete: consumers drain, then stop
-        consumers
-            .into_iter()
-            .map(|c| c.join().expect("consumer panicked"))
-            .collect()
-    });
-    let elapsed = started.elapsed();
-
-    let mut all: Vec<&String> = consumed.iter().flatten().collect();
-    all.sort_by_key(|m| m[8..].parse::<usize>().expect("message number"));
-    let expected: Vec<String> = (0..total).map(|i| format!("Message {i}")).collect();
-    let verified = all
-        .iter()
-        .map(|m| m.as_str())
-        .eq(expected.iter().map(String::as_str));
+    };
+    let stats = pipeline.stats().expect("the pipeline has run");
+    let verified = stats.success && processed == messages;
 
     println!();
     println!("--- Execution Summary ---");
-    println!("Messages processed:  {}", all.len());
-    println!("Items produced:      {}", produced.load(Ordering::Relaxed));
-    println!("Items consumed:      {}", all.len());
-    for (c, mine) in consumed.iter().enumerate() {
-        println!("{:<20} {}", format!("Consumer {} took:", c + 1), mine.len());
-    }
-    println!("Elapsed:             {:.2} s", elapsed.as_secs_f64());
-    print!("{}", pc_examples::buffer_report(&buffer.stats()));
+    println!("Messages processed: {}", processed.len());
+    println!("Items produced: {}", stats.produced);
+    println!("Items consumed: {}", stats.consumed);
+    println!("Bottleneck: {}", stats.bottleneck);
+    println!();
+    println!("--- Where the time went ---");
+    print!("{stats}");
+    println!();
     println!(
         "Verification: {}",
         if verified { "Success" } else { "FAILED" }
     );
-    if !verified {
-        std::process::exit(1);
+    if verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

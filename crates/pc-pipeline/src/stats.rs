@@ -19,26 +19,42 @@ pub enum Bottleneck {
 }
 
 impl Bottleneck {
-    /// How much more of its time one side must have waited than the other for a verdict.
-    pub const MARGIN: f64 = 0.10;
+    /// The share of its time a side must have waited, beyond twice the other side's share, for
+    /// a verdict: below it, waits are start-up and shut-down noise.
+    pub const MARGIN: f64 = 0.02;
 
     /// The verdict from the share of their time producers waited on a full buffer and consumers
-    /// on an empty one (each between 0 and 1).
+    /// on an empty one (each between 0 and 1). The side that waited more than twice as much as
+    /// the other (plus [`MARGIN`](Self::MARGIN)) was held up by the other.
     ///
     /// ```
     /// use pc_pipeline::Bottleneck;
     ///
-    /// assert_eq!(Bottleneck::from_wait_shares(0.40, 0.02), Bottleneck::ConsumerBound);
+    /// assert_eq!(Bottleneck::from_wait_shares(0.09, 0.0), Bottleneck::ConsumerBound);
     /// assert_eq!(Bottleneck::from_wait_shares(0.01, 0.70), Bottleneck::ProducerBound);
     /// assert_eq!(Bottleneck::from_wait_shares(0.05, 0.08), Bottleneck::Balanced);
+    /// assert_eq!(Bottleneck::from_wait_shares(0.0, 0.01), Bottleneck::Balanced);
     /// ```
     pub fn from_wait_shares(producers_waiting: f64, consumers_waiting: f64) -> Self {
-        if producers_waiting > consumers_waiting + Self::MARGIN {
+        if producers_waiting > 2.0 * consumers_waiting + Self::MARGIN {
             Self::ConsumerBound
-        } else if consumers_waiting > producers_waiting + Self::MARGIN {
+        } else if consumers_waiting > 2.0 * producers_waiting + Self::MARGIN {
             Self::ProducerBound
         } else {
             Self::Balanced
+        }
+    }
+
+    /// What the verdict means for the user, in a few words.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::ProducerBound => {
+                "consumers waited on an empty buffer; a faster input would help, more consumers would not"
+            }
+            Self::ConsumerBound => {
+                "producers waited on a full buffer; more consumers or faster work would help"
+            }
+            Self::Balanced => "neither side waited much on the other",
         }
     }
 }
@@ -93,23 +109,25 @@ pub struct PipelineStats {
 }
 
 impl PipelineStats {
-    /// The share of their time producers spent waiting on a full buffer (0 to 1).
+    /// The share of their running time producers spent waiting on a full buffer (0 to 1).
     pub fn producer_wait_share(&self) -> f64 {
-        share(self.producer_wait, self.elapsed, self.producers.len())
+        share(self.producer_wait, &self.producers)
     }
 
-    /// The share of their time consumers spent waiting on an empty buffer (0 to 1).
+    /// The share of their running time consumers spent waiting on an empty buffer (0 to 1).
     pub fn consumer_wait_share(&self) -> f64 {
-        share(self.consumer_wait, self.elapsed, self.consumers.len())
+        share(self.consumer_wait, &self.consumers)
     }
 }
 
-fn share(waited: Duration, elapsed: Duration, threads: usize) -> f64 {
-    let available = elapsed.as_secs_f64() * threads as f64;
-    if available > 0.0 {
-        (waited.as_secs_f64() / available).min(1.0)
-    } else {
+/// `waited` as a share of the roles' running time (busy, blocked and paced), which for
+/// producers ends when the input runs out, well before the run does.
+fn share(waited: Duration, roles: &[RoleReport]) -> f64 {
+    let running: Duration = roles.iter().map(|r| r.busy + r.blocked + r.paced).sum();
+    if running.is_zero() {
         0.0
+    } else {
+        (waited.as_secs_f64() / running.as_secs_f64()).min(1.0)
     }
 }
 
@@ -157,7 +175,11 @@ impl fmt::Display for PipelineStats {
                 100.0 * self.consumer_wait_share()
             ),
         )?;
-        line(f, "Bottleneck", format_args!("{}", self.bottleneck))
+        line(
+            f,
+            "Bottleneck",
+            format_args!("{} ({})", self.bottleneck, self.bottleneck.explanation()),
+        )
     }
 }
 
