@@ -1,8 +1,9 @@
-//! Workloads shared by the criterion benches: each moves a known set of `usize` items through a bounded queue and checks what arrived, so a fast wrong queue cannot win.
+//! Workloads shared by the benches and the comparison runner: each moves a known set of `usize` items through a bounded queue and checks what arrived, so a fast wrong queue cannot win.
 //!
 //! A workload is written once, generic over [`Queue`]; each implementation under comparison
-//! (pc-buffer and its peers) implements that trait. Every workload returns a [`Tally`] of what
-//! the consumer received and panics if it differs from what the producers sent.
+//! (pc-buffer here, the peers in `peers.rs` of the bench targets) implements that trait. Every
+//! workload returns the [`Tally`] of what the consumers received and panics if it differs from
+//! what the producers sent.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -11,6 +12,9 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 
 use pc_buffer::BoundedBuffer;
+
+/// The most items a batch put or batch get moves at once in the batch workloads.
+pub const BATCH: usize = 256;
 
 /// A bounded queue under measurement, seen through its producer and consumer handles.
 pub trait Queue {
@@ -23,10 +27,28 @@ pub trait Queue {
 
     /// A queue that holds at most `capacity` items.
     fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver);
+    /// Another consumer handle, or `None` if the queue allows only one consumer.
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver>;
+    /// Ends the stream, given the last sender: consumers drain what is left, then stop.
+    fn close(tx: Self::Sender);
     /// Puts `item`, blocking while the queue is full.
     fn put(tx: &Self::Sender, item: usize);
-    /// Takes an item, blocking while the queue is empty.
-    fn get(rx: &Self::Receiver) -> usize;
+    /// Takes an item, blocking while the queue is empty; `None` once it is closed and empty.
+    fn get(rx: &Self::Receiver) -> Option<usize>;
+
+    /// Puts every item; through the queue's batch API if it has one, else one by one.
+    fn put_batch(tx: &Self::Sender, items: Vec<usize>) {
+        for item in items {
+            Self::put(tx, item);
+        }
+    }
+
+    /// Appends between 1 and `max` items to `out`, blocking while the queue is empty; through
+    /// the queue's batch API if it has one, else one item. `false` once closed and empty.
+    fn get_batch(rx: &Self::Receiver, out: &mut Vec<usize>, max: usize) -> bool {
+        debug_assert!(max > 0);
+        Self::get(rx).map(|item| out.push(item)).is_some()
+    }
 }
 
 /// pc-buffer's [`BoundedBuffer`], shared by both sides through an `Arc`.
@@ -42,27 +64,53 @@ impl Queue for PcBuffer {
         (Arc::clone(&buffer), buffer)
     }
 
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        Some(Arc::clone(rx))
+    }
+
+    fn close(tx: Self::Sender) {
+        tx.close();
+    }
+
     #[inline]
     fn put(tx: &Self::Sender, item: usize) {
         tx.put(item).expect("buffer is open");
     }
 
     #[inline]
-    fn get(rx: &Self::Receiver) -> usize {
-        rx.get().expect("buffer is open")
+    fn get(rx: &Self::Receiver) -> Option<usize> {
+        rx.get().ok()
+    }
+
+    #[inline]
+    fn put_batch(tx: &Self::Sender, items: Vec<usize>) {
+        tx.put_batch(items).expect("buffer is open");
+    }
+
+    #[inline]
+    fn get_batch(rx: &Self::Receiver, out: &mut Vec<usize>, max: usize) -> bool {
+        rx.get_batch_into(out, max).is_ok()
     }
 }
 
-/// std's `sync_channel`.
+/// std's `sync_channel` (one consumer only).
 pub enum StdSyncChannel {}
 
 impl Queue for StdSyncChannel {
-    const NAME: &'static str = "std-sync_channel";
+    const NAME: &'static str = "std";
     type Sender = mpsc::SyncSender<usize>;
     type Receiver = mpsc::Receiver<usize>;
 
     fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
         mpsc::sync_channel(capacity)
+    }
+
+    fn clone_receiver(_: &Self::Receiver) -> Option<Self::Receiver> {
+        None
+    }
+
+    fn close(tx: Self::Sender) {
+        drop(tx);
     }
 
     #[inline]
@@ -71,8 +119,8 @@ impl Queue for StdSyncChannel {
     }
 
     #[inline]
-    fn get(rx: &Self::Receiver) -> usize {
-        rx.recv().expect("a sender is alive")
+    fn get(rx: &Self::Receiver) -> Option<usize> {
+        rx.recv().ok()
     }
 }
 
@@ -102,6 +150,14 @@ impl Tally {
         self.sum = self.sum.wrapping_add(item);
     }
 
+    /// This tally and another one together.
+    pub fn merge(self, other: Self) -> Self {
+        Self {
+            count: self.count + other.count,
+            sum: self.sum.wrapping_add(other.sum),
+        }
+    }
+
     /// Panics unless this tally is what `producers` producers sending `n` items in all produce.
     pub fn check(self, producers: usize, n: usize) -> Self {
         assert_eq!(
@@ -113,101 +169,190 @@ impl Tally {
     }
 }
 
+/// Which operations a workload uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// One item per put and per get.
+    PerItem,
+    /// Batch puts of [`BATCH`] items and batch gets of up to [`BATCH`], where the queue has
+    /// them ([`Queue::put_batch`], [`Queue::get_batch`]).
+    Batch,
+}
+
 /// A shape of traffic through a queue; [`run`](Self::run) moves `n` items through a `Q` of a
 /// given capacity that way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     /// One thread puts, then gets, in chunks of the capacity ([`seq`]).
     Seq,
-    /// This many producer threads feed one consumer ([`producers_to_one`]).
-    ProducersToOne(usize),
+    /// Producer threads feed consumer threads ([`threads`]).
+    Threads {
+        /// Producer threads.
+        producers: usize,
+        /// Consumer threads.
+        consumers: usize,
+    },
 }
 
 impl Workload {
     /// The workloads the benches measure, with their names.
-    pub const ALL: [(&'static str, Workload); 3] = [
+    pub const ALL: [(&'static str, Workload); 4] = [
         ("seq", Workload::Seq),
-        ("spsc", Workload::ProducersToOne(1)),
-        ("mpsc", Workload::ProducersToOne(4)),
+        ("spsc", Workload::threads(1, 1)),
+        ("mpsc", Workload::threads(4, 1)),
+        ("mpmc", Workload::threads(4, 4)),
     ];
 
-    /// Moves `n` items through a `Q` of `capacity` and returns the checked tally.
-    pub fn run<Q: Queue>(self, capacity: usize, n: usize) -> Tally {
+    const fn threads(producers: usize, consumers: usize) -> Self {
+        Self::Threads {
+            producers,
+            consumers,
+        }
+    }
+
+    /// Moves `n` items through a `Q` of `capacity` through `api` and returns the checked
+    /// tally, or `None` if `Q` cannot run this workload (several consumers on std's channel).
+    pub fn run<Q: Queue>(self, api: Api, capacity: usize, n: usize) -> Option<Tally> {
         match self {
-            Workload::Seq => seq::<Q>(capacity, n),
-            Workload::ProducersToOne(producers) => producers_to_one::<Q>(capacity, producers, n),
+            Workload::Seq => Some(seq::<Q>(api, capacity, n)),
+            Workload::Threads {
+                producers,
+                consumers,
+            } => threads::<Q>(api, capacity, producers, consumers, n),
         }
     }
 }
 
 /// One thread puts `n` items then gets them, in chunks of `capacity`.
-pub fn seq<Q: Queue>(capacity: usize, n: usize) -> Tally {
+pub fn seq<Q: Queue>(api: Api, capacity: usize, n: usize) -> Tally {
     let (tx, rx) = Q::bounded(capacity);
     let mut tally = Tally::default();
+    let mut got = Vec::with_capacity(BATCH);
     let mut next = 0;
     while next < n {
         let end = (next + capacity).min(n);
-        for i in next..end {
-            Q::put(&tx, i);
-        }
-        for _ in next..end {
-            tally.add(Q::get(&rx));
+        match api {
+            Api::PerItem => {
+                for i in next..end {
+                    Q::put(&tx, i);
+                }
+                for _ in next..end {
+                    tally.add(Q::get(&rx).expect("the queue is open"));
+                }
+            }
+            Api::Batch => {
+                for chunk in (next..end).step_by(BATCH) {
+                    Q::put_batch(&tx, (chunk..(chunk + BATCH).min(end)).collect());
+                }
+                let mut left = end - next;
+                while left > 0 {
+                    assert!(Q::get_batch(&rx, &mut got, left.min(BATCH)));
+                    left -= got.len();
+                    got.drain(..).for_each(|item| tally.add(item));
+                }
+            }
         }
         next = end;
     }
     tally.check(1, n)
 }
 
-/// `producers` threads put `n` items in all, one consumer (the calling thread) takes them.
-pub fn producers_to_one<Q: Queue>(capacity: usize, producers: usize, n: usize) -> Tally {
+/// `producers` threads put `n` items in all (each `0..n / producers`) and `consumers` threads
+/// take them until the queue is closed; `None` if `Q` allows only one consumer and
+/// `consumers > 1`.
+pub fn threads<Q: Queue>(
+    api: Api,
+    capacity: usize,
+    producers: usize,
+    consumers: usize,
+    n: usize,
+) -> Option<Tally> {
     let (tx, rx) = Q::bounded(capacity);
+    let mut receivers = vec![rx];
+    while receivers.len() < consumers {
+        receivers.push(Q::clone_receiver(&receivers[0])?);
+    }
     let per = n / producers;
-    thread::scope(|s| {
-        for _ in 0..producers {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for i in 0..per {
-                    Q::put(&tx, i);
-                }
-            });
+    let tally = thread::scope(|s| {
+        let consumers: Vec<_> = receivers
+            .into_iter()
+            .map(|rx| s.spawn(move || consume::<Q>(api, &rx)))
+            .collect();
+        let producers: Vec<_> = (0..producers)
+            .map(|_| {
+                let tx = tx.clone();
+                s.spawn(move || produce::<Q>(api, &tx, per))
+            })
+            .collect();
+        for producer in producers {
+            producer.join().expect("producer panicked");
         }
-        drop(tx);
-        let mut tally = Tally::default();
-        for _ in 0..per * producers {
-            tally.add(Q::get(&rx));
+        Q::close(tx);
+        consumers
+            .into_iter()
+            .map(|c| c.join().expect("consumer panicked"))
+            .fold(Tally::default(), Tally::merge)
+    });
+    Some(tally.check(producers, n))
+}
+
+fn produce<Q: Queue>(api: Api, tx: &Q::Sender, per: usize) {
+    match api {
+        Api::PerItem => (0..per).for_each(|i| Q::put(tx, i)),
+        Api::Batch => {
+            for chunk in (0..per).step_by(BATCH) {
+                Q::put_batch(tx, (chunk..(chunk + BATCH).min(per)).collect());
+            }
         }
-        tally
-    })
-    .check(producers, n)
+    }
+}
+
+fn consume<Q: Queue>(api: Api, rx: &Q::Receiver) -> Tally {
+    let mut tally = Tally::default();
+    match api {
+        Api::PerItem => {
+            while let Some(item) = Q::get(rx) {
+                tally.add(item);
+            }
+        }
+        Api::Batch => {
+            let mut got = Vec::with_capacity(BATCH);
+            while Q::get_batch(rx, &mut got, BATCH) {
+                got.drain(..).for_each(|item| tally.add(item));
+            }
+        }
+    }
+    tally
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn all_workloads<Q: Queue>() {
-        for capacity in [1, 16, 1024] {
-            for (_, workload) in Workload::ALL {
-                let producers = match workload {
-                    Workload::Seq => 1,
-                    Workload::ProducersToOne(producers) => producers,
-                };
-                assert_eq!(
-                    workload.run::<Q>(capacity, 4000),
-                    Tally::expected(producers, 4000)
-                );
+    fn all_workloads<Q: Queue>(multi_consumer: bool) {
+        for api in [Api::PerItem, Api::Batch] {
+            for capacity in [1, 16, 1024] {
+                for (name, workload) in Workload::ALL {
+                    let producers = match workload {
+                        Workload::Seq => 1,
+                        Workload::Threads { producers, .. } => producers,
+                    };
+                    let expected = (multi_consumer || name != "mpmc")
+                        .then(|| Tally::expected(producers, 4000));
+                    assert_eq!(workload.run::<Q>(api, capacity, 4000), expected, "{name}");
+                }
             }
         }
     }
 
     #[test]
     fn pc_buffer_workloads_deliver_everything() {
-        all_workloads::<PcBuffer>();
+        all_workloads::<PcBuffer>(true);
     }
 
     #[test]
-    fn std_workloads_deliver_everything() {
-        all_workloads::<StdSyncChannel>();
+    fn std_workloads_deliver_everything_and_skip_mpmc() {
+        all_workloads::<StdSyncChannel>(false);
     }
 
     #[test]

@@ -3,6 +3,9 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+
+use crossbeam_utils::CachePadded;
 use std::time::{Duration, Instant};
 
 use crate::err::{
@@ -10,7 +13,7 @@ use crate::err::{
 };
 use crate::iter::{Iter, TryIter};
 use crate::stats::{BufferStats, Counters};
-use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicUsize, Backoff, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
 
 /// The queue never preallocates room for more than this many items, so that a huge capacity
@@ -56,8 +59,16 @@ pub struct BoundedBuffer<T> {
     pub(crate) not_full: Condvar,
     /// Consumers wait here while the buffer is empty.
     pub(crate) not_empty: Condvar,
+    /// `len | CLOSED`, published under the lock after every change: a thread about to park
+    /// watches it, without the lock, to see whether it can go on after all. Only a hint: the
+    /// decision is always taken again under the lock. On its own cache line, so watching it does
+    /// not slow down the lock word.
+    hint: CachePadded<AtomicUsize>,
     capacity: usize,
 }
+
+/// The bit of `hint` that says the buffer is closed.
+const CLOSED: usize = 1 << (usize::BITS - 1);
 
 /// Everything behind the lock.
 pub(crate) struct State<T> {
@@ -132,6 +143,7 @@ impl<T> BoundedBuffer<T> {
             }),
             not_full: Condvar::new(),
             not_empty: Condvar::new(),
+            hint: CachePadded::new(AtomicUsize::new(0)),
             capacity,
         })
     }
@@ -250,6 +262,7 @@ impl<T> BoundedBuffer<T> {
                 state.push(item);
                 pushed += 1;
             }
+            self.publish(&state);
             let wake = state.getters.signal(pushed);
             drop(state);
             self.notify(&self.not_empty, wake);
@@ -384,6 +397,7 @@ impl<T> BoundedBuffer<T> {
         }
         out.extend(state.queue.drain(..n));
         state.counters.items_got += n as u64;
+        self.publish(&state);
         let wake = state.putters.signal(n);
         drop(state);
         self.notify(&self.not_full, wake);
@@ -411,6 +425,7 @@ impl<T> BoundedBuffer<T> {
             return false;
         }
         state.closed = true;
+        self.publish(&state);
         let wake_putters = state.putters.signal_all();
         let wake_getters = state.getters.signal_all();
         drop(state);
@@ -550,6 +565,7 @@ impl<T> BoundedBuffer<T> {
         }
         debug_assert!(state.queue.len() < self.capacity);
         state.push(item);
+        self.publish(&state);
         let wake = state.getters.signal(1);
         // Notify after the state change and after unlocking: the woken consumer finds the item
         // and does not immediately block again on the lock we would still hold.
@@ -563,6 +579,7 @@ impl<T> BoundedBuffer<T> {
     fn get_locked(&self, mut state: MutexGuard<'_, State<T>>) -> Option<T> {
         let item = state.queue.pop_front()?;
         state.counters.items_got += 1;
+        self.publish(&state);
         let wake = state.putters.signal(1);
         drop(state);
         self.notify(&self.not_full, wake);
@@ -581,6 +598,34 @@ impl<T> BoundedBuffer<T> {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn state_is_poisoned(&self) -> bool {
         self.state.is_poisoned()
+    }
+
+    /// Publishes the length and closed flag to `hint`; called under the lock after every change.
+    #[inline]
+    fn publish(&self, state: &State<T>) {
+        let closed = if state.closed { CLOSED } else { 0 };
+        self.hint
+            .store(state.queue.len() | closed, Ordering::Relaxed);
+    }
+
+    /// Spins, then yields, while `hint` says `side` cannot proceed, for a few microseconds at
+    /// most. A hand-off between running threads then costs no sleep and no wake-up: the other
+    /// side usually acts within that time. Returns early as soon as the hint says ready; the
+    /// caller checks again under the lock either way.
+    fn back_off(&self, side: Side) {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            let hint = self.hint.load(Ordering::Relaxed);
+            let ready = hint & CLOSED != 0
+                || match side {
+                    Side::Put => hint < self.capacity,
+                    Side::Get => hint > 0,
+                };
+            if ready {
+                return;
+            }
+            backoff.snooze();
+        }
     }
 
     #[inline]
@@ -614,6 +659,12 @@ impl<T> BoundedBuffer<T> {
         };
         let started = Instant::now();
         let mut wake = Wake::Ready;
+        if deadline.is_none_or(|deadline| started < deadline) {
+            // Before parking, give the other side a moment without the lock.
+            drop(state);
+            self.back_off(side);
+            state = self.lock();
+        }
         // A `while`, not an `if`: returning from a wait does not mean this thread may proceed.
         // The wake-up may be spurious, a timeout, or meant for a slot that another thread (a
         // barging producer or consumer that never waited) took first. Only the re-checked

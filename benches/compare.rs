@@ -1,0 +1,320 @@
+//! The comparison runner: every cell for every implementation in one process, repeated, printed as one table of median millions of items per second and median ratios to crossbeam-channel.
+//!
+//! Run with `cargo bench -p pc-benches --bench compare`. Environment: `PC_REPS` repetitions
+//! per cell (default 5), `PC_MS` milliseconds per measurement (default 300), `PC_ONLY` a
+//! substring of the cell names to run (for example `mpmc` or `pipeline`).
+//!
+//! Each measurement runs a workload again and again for a fixed time (a fixed count would take
+//! seconds at capacity 1 and microseconds at 1024). Within a repetition the implementations run
+//! one right after the other, in an order that rotates, and each one's ratio to crossbeam is
+//! taken against crossbeam's measurement of the same repetition: the noise of a shared machine
+//! hits both sides of a ratio alike. The table shows medians over repetitions.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[path = "peers.rs"]
+mod peers;
+
+use std::env;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pc_benches::{Api, PcBuffer, StdSyncChannel, Tally, Workload};
+use pc_pipeline::Pipeline;
+use peers::{Crossbeam, Flume, Kanal};
+
+const CAPACITIES: [usize; 3] = [1, 16, 1024];
+/// What the Python original ran, in millions of items per second, one consumer, by capacity.
+const PYTHON: [(usize, f64); 3] = [(1, 0.04), (16, 0.57), (1024, 0.83)];
+
+/// Moves `n` items in one way and returns the checked tally, or `None` if it cannot.
+type Run = fn(usize, usize) -> Option<Tally>;
+
+/// One row of the table: a name and, per implementation, how to run it.
+struct Cell {
+    name: String,
+    runs: Vec<(&'static str, Run)>,
+    /// Items per run: a run must be long enough to dwarf thread start-up.
+    items: usize,
+    capacity: usize,
+}
+
+fn queue_cells() -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for (api, prefix) in [(Api::PerItem, ""), (Api::Batch, "batch ")] {
+        for (name, workload) in Workload::ALL {
+            for capacity in CAPACITIES {
+                // Written out per implementation: a `Run` is a plain function pointer.
+                let runs: Vec<(&'static str, Run)> = match (api, workload) {
+                    (Api::PerItem, Workload::Seq) => vec![
+                        ("pc-buffer", |c, n| {
+                            Workload::Seq.run::<PcBuffer>(Api::PerItem, c, n)
+                        }),
+                        ("crossbeam", |c, n| {
+                            Workload::Seq.run::<Crossbeam>(Api::PerItem, c, n)
+                        }),
+                        ("flume", |c, n| {
+                            Workload::Seq.run::<Flume>(Api::PerItem, c, n)
+                        }),
+                        ("kanal", |c, n| {
+                            Workload::Seq.run::<Kanal>(Api::PerItem, c, n)
+                        }),
+                        ("std", |c, n| {
+                            Workload::Seq.run::<StdSyncChannel>(Api::PerItem, c, n)
+                        }),
+                    ],
+                    _ => runs_for(api, workload),
+                };
+                cells.push(Cell {
+                    name: format!("{prefix}{name}/{capacity}"),
+                    runs,
+                    items: (1_000 * capacity).clamp(5_000, 200_000),
+                    capacity,
+                });
+            }
+        }
+    }
+    cells
+}
+
+/// The runs of one workload through one API, per implementation. Function pointers cannot
+/// capture, so each workload and API gets its own set through a const-generic shim.
+fn runs_for(api: Api, workload: Workload) -> Vec<(&'static str, Run)> {
+    fn shim<Q: pc_benches::Queue, const W: usize, const B: bool>(
+        c: usize,
+        n: usize,
+    ) -> Option<Tally> {
+        let api = if B { Api::Batch } else { Api::PerItem };
+        Workload::ALL[W].1.run::<Q>(api, c, n)
+    }
+    macro_rules! set {
+        ($w:literal, $b:literal) => {
+            vec![
+                ("pc-buffer", shim::<PcBuffer, $w, $b> as Run),
+                ("crossbeam", shim::<Crossbeam, $w, $b>),
+                ("flume", shim::<Flume, $w, $b>),
+                ("kanal", shim::<Kanal, $w, $b>),
+                ("std", shim::<StdSyncChannel, $w, $b>),
+            ]
+        };
+    }
+    let w = Workload::ALL
+        .iter()
+        .position(|&(_, x)| x == workload)
+        .expect("a listed workload");
+    match (w, api == Api::Batch) {
+        (0, false) => set!(0, false),
+        (1, false) => set!(1, false),
+        (2, false) => set!(2, false),
+        (3, false) => set!(3, false),
+        (0, true) => set!(0, true),
+        (1, true) => set!(1, true),
+        (2, true) => set!(2, true),
+        _ => set!(3, true),
+    }
+}
+
+/// `Pipeline::process` of `n` `u64`s with identity work, unordered, checked.
+fn pipeline<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Tally> {
+    let mut pipeline = Pipeline::builder()
+        .capacity(capacity)
+        .consumers(CONSUMERS)
+        .ordered(false)
+        .build()
+        .expect("a valid configuration");
+    let out = pipeline
+        .process(0..n as u64, |x| x)
+        .expect("identity work cannot fail");
+    Some(tally_of(&out).check(1, n))
+}
+
+/// The same job written by hand over crossbeam-channel: one producer thread, `CONSUMERS`
+/// threads each collecting into a `Vec`, the `Vec`s concatenated.
+fn crossbeam_pair<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Tally> {
+    let (tx, rx) = crossbeam_channel::bounded(capacity);
+    let out: Vec<u64> = thread::scope(|s| {
+        let consumers: Vec<_> = (0..CONSUMERS)
+            .map(|_| {
+                let rx = rx.clone();
+                s.spawn(move || rx.iter().collect::<Vec<u64>>())
+            })
+            .collect();
+        s.spawn(move || (0..n as u64).for_each(|x| tx.send(x).expect("receivers alive")));
+        consumers
+            .into_iter()
+            .flat_map(|c| c.join().expect("consumer panicked"))
+            .collect()
+    });
+    Some(tally_of(&out).check(1, n))
+}
+
+fn tally_of(out: &[u64]) -> Tally {
+    out.iter().fold(Tally::default(), |mut t, &x| {
+        t.add(x as usize);
+        t
+    })
+}
+
+fn pipeline_cells() -> Vec<Cell> {
+    let cell = |capacity: usize, consumers: usize, runs: Vec<(&'static str, Run)>| Cell {
+        name: format!("pipeline {consumers}c/{capacity}"),
+        runs,
+        items: if capacity == 1 { 200_000 } else { 10_000_000 },
+        capacity,
+    };
+    let one: Vec<(&'static str, Run)> = vec![
+        ("pc-pipeline", pipeline::<1>),
+        ("crossbeam", crossbeam_pair::<1>),
+    ];
+    let two: Vec<(&'static str, Run)> = vec![
+        ("pc-pipeline", pipeline::<2>),
+        ("crossbeam", crossbeam_pair::<2>),
+    ];
+    CAPACITIES
+        .iter()
+        .map(|&capacity| cell(capacity, 1, one.clone()))
+        .chain([cell(1024, 2, two)])
+        .collect()
+}
+
+/// Runs `run` again and again for at least `budget`; millions of items per second, or `None`
+/// if the implementation cannot run this cell.
+fn measure(run: Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
+    let started = Instant::now();
+    let mut moved = 0;
+    loop {
+        run(capacity, items)?;
+        moved += items;
+        let elapsed = started.elapsed();
+        if elapsed >= budget {
+            return Some(moved as f64 / elapsed.as_secs_f64() / 1e6);
+        }
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let mid = xs.len() / 2;
+    Some(if xs.len() % 2 == 1 {
+        xs[mid]
+    } else {
+        (xs[mid - 1] + xs[mid]) / 2.0
+    })
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Medians of one cell: per implementation, (M items/s, ratio to crossbeam).
+fn run_cell(cell: &Cell, reps: usize, budget: Duration) -> Vec<Option<(f64, f64)>> {
+    let k = cell.runs.len();
+    let mut speeds = vec![Vec::new(); k];
+    let mut ratios = vec![Vec::new(); k];
+    let base = cell
+        .runs
+        .iter()
+        .position(|&(name, _)| name == "crossbeam")
+        .expect("crossbeam is measured");
+    for rep in 0..reps {
+        let mut this = vec![None; k];
+        for i in 0..k {
+            let j = (i + rep) % k; // rotate the order
+            this[j] = measure(cell.runs[j].1, cell.capacity, cell.items, budget);
+        }
+        for j in 0..k {
+            if let (Some(x), Some(b)) = (this[j], this[base]) {
+                speeds[j].push(x);
+                ratios[j].push(x / b);
+            }
+        }
+    }
+    speeds
+        .into_iter()
+        .zip(ratios)
+        .map(|(s, r)| Some((median(s)?, median(r)?)))
+        .collect()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; this runner takes no arguments.
+    let reps = env_or("PC_REPS", 5) as usize;
+    let budget = Duration::from_millis(env_or("PC_MS", 300));
+    let only = env::var("PC_ONLY").unwrap_or_default();
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "# {cores} cores, {reps} repetitions of {} ms per cell and implementation",
+        budget.as_millis()
+    );
+    println!("# M items/s (median) and, in parentheses, the median ratio to crossbeam-channel");
+
+    let mut pc_ratios = Vec::new();
+    for (title, cells) in [("queues", queue_cells()), ("pipeline", pipeline_cells())] {
+        let cells: Vec<Cell> = cells
+            .into_iter()
+            .filter(|c| c.name.contains(&only))
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        println!();
+        print!("| {title} |");
+        for (name, _) in &cells[0].runs {
+            print!(" {name} |");
+        }
+        if title == "pipeline" {
+            print!(" x Python |");
+        }
+        println!();
+        println!(
+            "|{}",
+            " --- |".repeat(cells[0].runs.len() + 1 + usize::from(title == "pipeline"))
+        );
+        for cell in &cells {
+            let medians = run_cell(cell, reps, budget);
+            print!("| {} |", cell.name);
+            for m in &medians {
+                match m {
+                    Some((speed, ratio)) => print!(" {speed:.2} ({ratio:.2}x) |"),
+                    None => print!(" - |"),
+                }
+            }
+            if title == "pipeline" {
+                let python = PYTHON
+                    .iter()
+                    .find(|&&(c, _)| c == cell.capacity)
+                    .map(|&(_, p)| p);
+                match (medians[0], python) {
+                    (Some((speed, _)), Some(p)) => print!(" {:.0}x |", speed / p),
+                    _ => print!(" - |"),
+                }
+            }
+            println!();
+            if title == "queues" && !cell.name.starts_with("batch") {
+                if let Some((_, ratio)) = medians[0] {
+                    pc_ratios.push((cell.name.clone(), ratio));
+                }
+            }
+        }
+    }
+    if !pc_ratios.is_empty() {
+        let geo =
+            (pc_ratios.iter().map(|(_, r)| r.ln()).sum::<f64>() / pc_ratios.len() as f64).exp();
+        let (worst, min) = pc_ratios
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("not empty");
+        println!();
+        println!(
+            "pc-buffer per-item vs crossbeam: geometric mean {geo:.2}x over {} cells, lowest {min:.2}x ({worst})",
+            pc_ratios.len()
+        );
+    }
+}
