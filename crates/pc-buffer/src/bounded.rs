@@ -553,6 +553,23 @@ impl<T> BoundedBuffer<T> {
     /// the type's docs), so a panic elsewhere must not make the buffer unusable.
     #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Under contention, spin and then yield before blocking on the lock: critical sections
+        // are a few dozen instructions, so the holder is about to release it, and a thread
+        // that parks costs the holder a wake-up syscall. (Under loom, block at once: the
+        // model explores the interleavings this would only shorten.)
+        #[cfg(not(all(test, loom)))]
+        {
+            let backoff = Backoff::new();
+            while !backoff.is_completed() {
+                match self.state.try_lock() {
+                    Ok(state) => return state,
+                    Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                        return poisoned.into_inner();
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => backoff.snooze(),
+                }
+            }
+        }
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
