@@ -45,27 +45,7 @@ fn queue_cells() -> Vec<Cell> {
     for (api, prefix) in [(Api::PerItem, ""), (Api::Batch, "batch ")] {
         for (name, workload) in Workload::ALL {
             for capacity in CAPACITIES {
-                // Written out per implementation: a `Run` is a plain function pointer.
-                let runs: Vec<(&'static str, Run)> = match (api, workload) {
-                    (Api::PerItem, Workload::Seq) => vec![
-                        ("pc-buffer", |c, n| {
-                            Workload::Seq.run::<PcBuffer>(Api::PerItem, c, n)
-                        }),
-                        ("crossbeam", |c, n| {
-                            Workload::Seq.run::<Crossbeam>(Api::PerItem, c, n)
-                        }),
-                        ("flume", |c, n| {
-                            Workload::Seq.run::<Flume>(Api::PerItem, c, n)
-                        }),
-                        ("kanal", |c, n| {
-                            Workload::Seq.run::<Kanal>(Api::PerItem, c, n)
-                        }),
-                        ("std", |c, n| {
-                            Workload::Seq.run::<StdSyncChannel>(Api::PerItem, c, n)
-                        }),
-                    ],
-                    _ => runs_for(api, workload),
-                };
+                let runs = runs_for(api, workload);
                 cells.push(Cell {
                     name: format!("{prefix}{name}/{capacity}"),
                     runs,
