@@ -20,7 +20,7 @@ use std::env;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pc_benches::{Api, PcBuffer, StdSyncChannel, Tally, Workload};
+use pc_benches::{Api, PcBuffer, Queue, StdSyncChannel, Tally, Workload};
 use pc_pipeline::Pipeline;
 use peers::{Crossbeam, Flume, Kanal};
 
@@ -28,8 +28,9 @@ const CAPACITIES: [usize; 3] = [1, 16, 1024];
 /// What the Python original ran, in millions of items per second, one consumer, by capacity.
 const PYTHON: [(usize, f64); 3] = [(1, 0.04), (16, 0.57), (1024, 0.83)];
 
-/// Moves `n` items in one way and returns the checked tally, or `None` if it cannot.
-type Run = fn(usize, usize) -> Option<Tally>;
+/// Moves `n` items through a queue of the given capacity in one way and returns the checked
+/// tally, or `None` if the implementation cannot run this cell.
+type Run = Box<dyn Fn(usize, usize) -> Option<Tally>>;
 
 /// One row of the table: a name and, per implementation, how to run it.
 struct Cell {
@@ -45,10 +46,15 @@ fn queue_cells() -> Vec<Cell> {
     for (api, prefix) in [(Api::PerItem, ""), (Api::Batch, "batch ")] {
         for (name, workload) in Workload::ALL {
             for capacity in CAPACITIES {
-                let runs = runs_for(api, workload);
                 cells.push(Cell {
                     name: format!("{prefix}{name}/{capacity}"),
-                    runs,
+                    runs: vec![
+                        run::<PcBuffer>(workload, api),
+                        run::<Crossbeam>(workload, api),
+                        run::<Flume>(workload, api),
+                        run::<Kanal>(workload, api),
+                        run::<StdSyncChannel>(workload, api),
+                    ],
                     items: (1_000 * capacity).clamp(5_000, 200_000),
                     capacity,
                 });
@@ -58,41 +64,9 @@ fn queue_cells() -> Vec<Cell> {
     cells
 }
 
-/// The runs of one workload through one API, per implementation. Function pointers cannot
-/// capture, so each workload and API gets its own set through a const-generic shim.
-fn runs_for(api: Api, workload: Workload) -> Vec<(&'static str, Run)> {
-    fn shim<Q: pc_benches::Queue, const W: usize, const B: bool>(
-        c: usize,
-        n: usize,
-    ) -> Option<Tally> {
-        let api = if B { Api::Batch } else { Api::PerItem };
-        Workload::ALL[W].1.run::<Q>(api, c, n)
-    }
-    macro_rules! set {
-        ($w:literal, $b:literal) => {
-            vec![
-                ("pc-buffer", shim::<PcBuffer, $w, $b> as Run),
-                ("crossbeam", shim::<Crossbeam, $w, $b>),
-                ("flume", shim::<Flume, $w, $b>),
-                ("kanal", shim::<Kanal, $w, $b>),
-                ("std", shim::<StdSyncChannel, $w, $b>),
-            ]
-        };
-    }
-    let w = Workload::ALL
-        .iter()
-        .position(|&(_, x)| x == workload)
-        .expect("a listed workload");
-    match (w, api == Api::Batch) {
-        (0, false) => set!(0, false),
-        (1, false) => set!(1, false),
-        (2, false) => set!(2, false),
-        (3, false) => set!(3, false),
-        (0, true) => set!(0, true),
-        (1, true) => set!(1, true),
-        (2, true) => set!(2, true),
-        _ => set!(3, true),
-    }
+/// `workload` through `api` on queue `Q`, named after `Q`.
+fn run<Q: Queue>(workload: Workload, api: Api) -> (&'static str, Run) {
+    (Q::NAME, Box::new(move |c, n| workload.run::<Q>(api, c, n)))
 }
 
 /// `Pipeline::process` of `n` `u64`s with identity work, unordered, checked.
@@ -137,30 +111,34 @@ fn tally_of(out: &[u64]) -> Tally {
 }
 
 fn pipeline_cells() -> Vec<Cell> {
-    let cell = |capacity: usize, consumers: usize, runs: Vec<(&'static str, Run)>| Cell {
-        name: format!("pipeline {consumers}c/{capacity}"),
-        runs,
-        items: if capacity == 1 { 200_000 } else { 10_000_000 },
-        capacity,
+    let cell = |capacity: usize, consumers: usize| {
+        let runs: Vec<(&'static str, Run)> = match consumers {
+            1 => vec![
+                ("pc-pipeline", Box::new(pipeline::<1>)),
+                ("crossbeam", Box::new(crossbeam_pair::<1>)),
+            ],
+            _ => vec![
+                ("pc-pipeline", Box::new(pipeline::<2>)),
+                ("crossbeam", Box::new(crossbeam_pair::<2>)),
+            ],
+        };
+        Cell {
+            name: format!("pipeline {consumers}c/{capacity}"),
+            runs,
+            items: if capacity == 1 { 200_000 } else { 10_000_000 },
+            capacity,
+        }
     };
-    let one: Vec<(&'static str, Run)> = vec![
-        ("pc-pipeline", pipeline::<1>),
-        ("crossbeam", crossbeam_pair::<1>),
-    ];
-    let two: Vec<(&'static str, Run)> = vec![
-        ("pc-pipeline", pipeline::<2>),
-        ("crossbeam", crossbeam_pair::<2>),
-    ];
     CAPACITIES
         .iter()
-        .map(|&capacity| cell(capacity, 1, one.clone()))
-        .chain([cell(1024, 2, two)])
+        .map(|&capacity| cell(capacity, 1))
+        .chain([cell(1024, 2)])
         .collect()
 }
 
 /// Runs `run` again and again for at least `budget`; millions of items per second, or `None`
 /// if the implementation cannot run this cell.
-fn measure(run: Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
+fn measure(run: &Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
     let started = Instant::now();
     let mut moved = 0;
     loop {
@@ -207,7 +185,7 @@ fn run_cell(cell: &Cell, reps: usize, budget: Duration) -> Vec<Option<(f64, f64)
         let mut this = vec![None; k];
         for i in 0..k {
             let j = (i + rep) % k; // rotate the order
-            this[j] = measure(cell.runs[j].1, cell.capacity, cell.items, budget);
+            this[j] = measure(&cell.runs[j].1, cell.capacity, cell.items, budget);
         }
         for j in 0..k {
             if let (Some(x), Some(b)) = (this[j], this[base]) {

@@ -296,7 +296,7 @@ impl<P, C> Pipeline<P, C> {
             + results.iter().map(Vec::len).sum::<usize>();
         let failed = failures.len() + tally.panicked_items;
         let buffer_stats = buffer.stats();
-        let stats = PipelineStats {
+        let mut stats = PipelineStats {
             produced: tally.produced,
             consumed: succeeded + failed,
             succeeded,
@@ -313,13 +313,9 @@ impl<P, C> Pipeline<P, C> {
             producers: tally.producers,
             consumers: tally.consumers,
         };
-        let stats = PipelineStats {
-            bottleneck: Bottleneck::from_wait_shares(
-                stats.producer_wait_share(),
-                stats.consumer_wait_share(),
-            ),
-            ..stats
-        };
+        // The verdict needs the shares, which need the reports above.
+        stats.bottleneck =
+            Bottleneck::from_wait_shares(stats.producer_wait_share(), stats.consumer_wait_share());
         debug_assert_eq!(stats.produced, stats.consumed + stats.returned);
 
         let cause = match tally.panic {

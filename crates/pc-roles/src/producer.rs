@@ -162,6 +162,8 @@ impl<H> ProducerRole<H> {
         let chunk = if self.delay.is_zero() { self.chunk } else { 1 };
         let mut report = RoleReport::default();
         let mut kept = Vec::new();
+        // Reused while items go one at a time; a batch put takes it and a new one is made.
+        let mut items = Vec::with_capacity(chunk);
         loop {
             let started = Instant::now();
             // A panic is caught inside the lock, so the lock is only poisoned by a bug outside
@@ -172,7 +174,6 @@ impl<H> ProducerRole<H> {
             if stop.load(Ordering::Relaxed) {
                 return Err(stopped(StopCause::Stopped, Vec::new(), report));
             }
-            let mut items = Vec::with_capacity(chunk);
             let mut exhausted = false;
             let mut panicked = None;
             while items.len() < chunk {
@@ -208,7 +209,7 @@ impl<H> ProducerRole<H> {
                 1 => buffer
                     .put(items.pop().expect("one item"))
                     .map_err(|e| e.map(|item| vec![item])),
-                _ => buffer.put_batch(items),
+                _ => buffer.put_batch(std::mem::replace(&mut items, Vec::with_capacity(chunk))),
             };
             let calling = Instant::now();
             report.blocked += calling - putting;
