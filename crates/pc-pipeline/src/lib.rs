@@ -73,6 +73,30 @@
 //! assert_eq!(err.completed.len() + 1 + err.unprocessed.len(), s.produced);
 //! ```
 
+//!
+//! # Stages
+//!
+//! Jobs with several steps chain [`Stage`]s from a source with [`Pipeline::source`]. Each stage
+//! has its own workers, bounded buffer, ordering and [`FailurePolicy`]; the results come out as
+//! a [`Stream`] as soon as they are ready, in memory bounded by the capacities however long the
+//! source is. The [`RunReport`] names the bottleneck stage, a [`CancelHandle`] stops the run
+//! from any thread, and every item not processed comes back in [`Unprocessed`]:
+//!
+//! ```
+//! use pc_pipeline::{Pipeline, Stage};
+//!
+//! let mut stream = Pipeline::source(1..=1_000u32)
+//!     .stage(Stage::new("double").workers(3), |n| n * 2)
+//!     .stage(Stage::new("describe").workers(2), |n| format!("#{n}"))
+//!     .stream()
+//!     .unwrap();
+//! assert_eq!(stream.next().as_deref(), Some("#2")); // ordered: source order
+//! assert_eq!(stream.by_ref().count(), 999);
+//! let finished = stream.finish().unwrap();
+//! assert_eq!(finished.report.stage("double").unwrap().items_out, 1_000);
+//! println!("{}", finished.report); // one row per stage, then the bottleneck
+//! ```
+
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -85,11 +109,19 @@ mod builder;
 mod err;
 mod pipeline;
 mod reorder;
+mod staged;
 mod stats;
 
 pub use crate::builder::{FailurePolicy, PipelineBuilder};
-pub use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
+pub use crate::err::{
+    BoxError, Cause, ConfigError, PipelineError, ProcessError, RunError, StageCause,
+    StageConfigError, StageFailure,
+};
 pub use crate::pipeline::{Pipeline, Processed};
+pub use crate::staged::{
+    CancelHandle, Chain, Collected, Finished, RowKind, RunReport, Stage, StageBottleneck,
+    StageLeftovers, StageReport, Stream, Unprocessed,
+};
 pub use crate::stats::{Bottleneck, PipelineStats};
 pub use pc_roles::{
     BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, CapacityError, NoHook,

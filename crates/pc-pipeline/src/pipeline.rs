@@ -15,7 +15,7 @@ use pc_roles::{
 
 use crate::builder::{Config, FailurePolicy, PipelineBuilder};
 use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
-use crate::reorder::{Released, ReorderWindow, Slot};
+use crate::reorder::{InOrder, Released, ReorderWindow, Slot};
 use crate::stats::{Bottleneck, PipelineStats};
 
 /// What a run that did not stop early returns: every result, and under
@@ -205,7 +205,7 @@ impl<P, C> Pipeline<P, C> {
         let buffer = BoundedBuffer::new(config.capacity.get()).expect("the capacity is not zero");
         // One consumer sees the buffer's order, which is the input's: no window needed.
         let window = (config.ordered && config.consumers.get() > 1)
-            .then(|| ReorderWindow::new(config.capacity.get(), expected));
+            .then(|| ReorderWindow::new(config.capacity.get(), InOrder::with_capacity(expected)));
         let input = Mutex::new(data.enumerate());
         let stop = AtomicBool::new(false);
         let producers_left = AtomicUsize::new(config.producers.get());
@@ -369,7 +369,7 @@ type Outcome<T, R, E> = Result<Processed<R, E>, PipelineError<T, R, E>>;
 
 /// Ends every wait in the reorder window: a role stopped early, so an earlier item may never be
 /// handed in.
-fn stop_waiting<R>(window: Option<&ReorderWindow<R>>) {
+fn stop_waiting<R>(window: Option<&ReorderWindow<R, InOrder<R>>>) {
     if let Some(window) = window {
         window.stop();
     }
@@ -447,7 +447,7 @@ impl<T> Tally<T> {
 /// A consumer's sink: keeps results (or hands them to the reorder window after each batch) and
 /// failures, and stops at the first failure under fail-fast.
 struct Collect<'a, R, E> {
-    window: Option<&'a ReorderWindow<R>>,
+    window: Option<&'a ReorderWindow<R, InOrder<R>>>,
     fail_fast: bool,
     results: &'a mut Vec<(usize, R)>,
     failures: &'a mut Vec<(usize, E)>,

@@ -7,6 +7,10 @@
 //! consumer holds it, and every item before it in that consumer's batch is older than `next`,
 //! hence already handed in: that consumer never waits, finishes its batch, and moves `next`.
 //! When a run stops early the window stops waiting altogether.
+//!
+//! The same argument holds for a stage of a staged run, whose window is keyed by the order in
+//! which the stage's workers took items from its input buffer (see `staged::worker`): items
+//! leave that buffer in key order, exactly as they leave a pipeline's buffer in input order.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -19,37 +23,69 @@ pub(crate) enum Slot<R> {
     Failed,
 }
 
-pub(crate) struct ReorderWindow<R> {
-    state: Mutex<Window<R>>,
+/// Where a window's results go, in key order, while the window's lock is held (so that the
+/// order survives however many workers hand in).
+pub(crate) trait Release<R> {
+    /// Takes the next outcome in key order.
+    fn release(&mut self, key: usize, slot: Slot<R>);
+    /// Ends one hand-in: whatever `release` gathered may be passed on now.
+    fn flush(&mut self) {}
+}
+
+/// The results of a [`Pipeline`](crate::Pipeline) run, in input order.
+pub(crate) struct InOrder<R> {
+    /// Results released in input order, without their indices.
+    results: Vec<R>,
+    /// Indices of the failed items the window passed, in order: with them the index of each
+    /// released result can be rebuilt without storing it.
+    passed_failed: Vec<usize>,
+}
+
+impl<R> InOrder<R> {
+    pub(crate) fn with_capacity(expected: usize) -> Self {
+        Self {
+            results: Vec::with_capacity(expected),
+            passed_failed: Vec::new(),
+        }
+    }
+}
+
+impl<R> Release<R> for InOrder<R> {
+    fn release(&mut self, key: usize, slot: Slot<R>) {
+        match slot {
+            Slot::Done(result) => self.results.push(result),
+            Slot::Failed => self.passed_failed.push(key),
+        }
+    }
+}
+
+pub(crate) struct ReorderWindow<R, O> {
+    state: Mutex<Window<R, O>>,
     advanced: Condvar,
     width: usize,
 }
 
-struct Window<R> {
-    /// Input index of the oldest outcome not handed in yet.
+struct Window<R, O> {
+    /// Key (input index) of the oldest outcome not handed in yet.
     next: usize,
-    /// `pending[k]` is the outcome of index `next + k`, if it was handed in.
+    /// `pending[k]` is the outcome of key `next + k`, if it was handed in.
     pending: VecDeque<Option<Slot<R>>>,
-    /// Results released in input order.
-    released: Vec<R>,
-    /// Indices of the failed items `next` passed, in order: with them the index of each
-    /// released result can be rebuilt without storing it.
-    passed_failed: Vec<usize>,
+    /// Where outcomes go once every earlier key has gone.
+    out: O,
     /// Consumers waiting for `next` to move; each one counts itself in and out.
     waiting: usize,
     stopped: bool,
 }
 
-impl<R> ReorderWindow<R> {
+impl<R, O: Release<R>> ReorderWindow<R, O> {
     /// A window that lets consumers run at most `width` items ahead of the oldest outstanding
-    /// one (at least 1).
-    pub(crate) fn new(width: usize, expected: usize) -> Self {
+    /// one (at least 1), releasing into `out`.
+    pub(crate) fn new(width: usize, out: O) -> Self {
         Self {
             state: Mutex::new(Window {
                 next: 0,
                 pending: VecDeque::with_capacity(width),
-                released: Vec::with_capacity(expected),
-                passed_failed: Vec::new(),
+                out,
                 waiting: 0,
                 stopped: false,
             }),
@@ -58,7 +94,7 @@ impl<R> ReorderWindow<R> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Window<R>> {
+    fn lock(&self) -> MutexGuard<'_, Window<R, O>> {
         // Only this module's code runs under the lock, and it does not panic.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -92,12 +128,13 @@ impl<R> ReorderWindow<R> {
             }
             let before = window.next;
             while let Some(Some(_)) = window.pending.front() {
-                match window.pending.pop_front() {
-                    Some(Some(Slot::Done(result))) => window.released.push(result),
-                    _ => window.passed_failed.push(window.next),
+                if let Some(Some(slot)) = window.pending.pop_front() {
+                    window.out.release(window.next, slot);
                 }
                 window.next += 1;
             }
+            // Still under the lock: a later hand-in cannot overtake these results.
+            window.out.flush();
             window.next != before && window.waiting > 0
         };
         drop(window);
@@ -115,25 +152,34 @@ impl<R> ReorderWindow<R> {
         self.advanced.notify_all();
     }
 
-    /// What the window holds at the end of a run.
-    pub(crate) fn into_released(self) -> Released<R> {
-        let window = self
-            .state
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
+    /// Takes the results still waiting for an earlier key (a run that stopped early), with
+    /// their keys.
+    pub(crate) fn take_pending(&self) -> Vec<(usize, R)> {
+        let mut window = self.lock();
         let next = window.next;
-        let pending = window
+        window
             .pending
-            .into_iter()
+            .drain(..)
             .enumerate()
             .filter_map(|(k, slot)| match slot {
                 Some(Slot::Done(result)) => Some((next + k, result)),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+}
+
+impl<R> ReorderWindow<R, InOrder<R>> {
+    /// What the window holds at the end of a run.
+    pub(crate) fn into_released(self) -> Released<R> {
+        let pending = self.take_pending();
+        let window = self
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
         Released {
-            results: window.released,
-            passed_failed: window.passed_failed,
+            results: window.out.results,
+            passed_failed: window.out.passed_failed,
             pending,
         }
     }
