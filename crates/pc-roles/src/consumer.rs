@@ -9,7 +9,7 @@ use pc_buffer::Buffer;
 
 use crate::err::{Role, RoleError, StopCause};
 use crate::hook::{ConsumeHook, NoHook, OnConsume};
-use crate::panic::catch;
+use crate::panic::catch_panic as catch;
 use crate::producer::{halt, stopped};
 use crate::report::RoleReport;
 

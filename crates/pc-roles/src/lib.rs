@@ -75,7 +75,7 @@ mod report;
 pub use crate::consumer::{Consumer, ConsumerRole, Flow, FromFn, Sink, from_fn};
 pub use crate::err::{Role, RoleError, StopCause};
 pub use crate::hook::{ConsumeHook, NoHook, OnConsume, OnProduce, ProduceHook};
-pub use crate::panic::panic_message;
+pub use crate::panic::{catch_panic, panic_message};
 pub use crate::producer::{Producer, ProducerRole};
 pub use crate::report::RoleReport;
 pub use pc_buffer::{

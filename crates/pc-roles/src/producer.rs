@@ -8,7 +8,7 @@ use pc_buffer::{Buffer, BufferPutError};
 
 use crate::err::{Role, RoleError, StopCause};
 use crate::hook::{NoHook, OnProduce, ProduceHook};
-use crate::panic::catch;
+use crate::panic::catch_panic as catch;
 use crate::report::RoleReport;
 
 /// A source of items: `None` means it is exhausted.

@@ -2,13 +2,12 @@
 
 use std::iter;
 use std::mem;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pc_buffer::BoundedBuffer;
-use pc_roles::panic_message;
+use pc_roles::catch_panic as catch;
 
 use super::control::Control;
 use super::leftovers::Returns;
@@ -16,12 +15,6 @@ use super::live::{Clock, Meter, Tally};
 use crate::builder::FailurePolicy;
 use crate::err::{BoxError, StageCause, StageFailure};
 use crate::reorder::{Release, ReorderWindow, Slot};
-
-/// Runs user code, turning a panic into its message. `AssertUnwindSafe` holds because a row
-/// never calls the user's code again once it panicked: the run stops.
-pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(&*payload))
-}
 
 /// Where a row hands its outputs: the next row's input buffer, its counters and its returns.
 pub(crate) struct Outlet<T> {
@@ -257,7 +250,7 @@ impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
                     stopped = true;
                     break;
                 }
-                match catch(|| (self.work)(item)) {
+                let why = match catch(|| (self.work)(item)) {
                     Ok(Ok(result)) => {
                         succeeded += 1;
                         if in_order {
@@ -265,14 +258,17 @@ impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
                         } else {
                             done.push((index, result));
                         }
+                        None
                     }
-                    outcome => {
-                        tally.failed += 1;
-                        if in_order {
-                            slots.push((sequence, Slot::Failed));
-                        }
-                        self.failed(index, outcome);
+                    Ok(Err(error)) => Some(Ok(error)),
+                    Err(message) => Some(Err(message)),
+                };
+                if let Some(why) = why {
+                    tally.failed += 1;
+                    if in_order {
+                        slots.push((sequence, Slot::Failed));
                     }
+                    self.failed(index, why);
                 }
                 sequence += 1;
             }
@@ -302,12 +298,12 @@ impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
         }
     }
 
-    /// Records a failed item: an error under the stage's policy, or a panic, which ends the run.
-    fn failed(&self, index: usize, outcome: Result<Result<R, BoxError>, String>) {
+    /// Records a failed item: the work's error, under the stage's policy, or a panic's message,
+    /// which ends the run.
+    fn failed(&self, index: usize, why: Result<BoxError, String>) {
         let stage = self.name.to_string();
-        match outcome {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
+        match why {
+            Ok(error) => {
                 let failure = StageFailure {
                     stage,
                     index,
