@@ -54,30 +54,59 @@ const MAX_PREALLOCATED: usize = 4096;
 /// from the poison and stays fully usable by every other thread, since the state it protects is
 /// consistent.
 pub struct BoundedBuffer<T> {
-    state: Mutex<State<T>>,
+    /// On a cache line of its own, so that the lock word and the fields every operation touches
+    /// (see [`State`]) share one line, and nothing else does.
+    state: CachePadded<Mutex<State<T>>>,
     /// Producers wait here while the buffer is full.
     pub(crate) not_full: Condvar,
     /// Consumers wait here while the buffer is empty.
     pub(crate) not_empty: Condvar,
-    /// `len | CLOSED`, published under the lock after every change: a thread about to park
-    /// watches it, without the lock, to see whether it can go on after all. Only a hint: the
-    /// decision is always taken again under the lock. On its own cache line, so watching it does
-    /// not slow down the lock word.
+    /// `EMPTY | FULL | CLOSED | GETTER_WAKING | PUTTER_WAKING`, published under the lock
+    /// whenever one of them changes: a thread about to park watches it, without the lock, to see
+    /// whether it can go on after all, or whether a thread of the other side is waking up and
+    /// will soon let it go on. Only a hint: the decision is always taken again under the lock.
+    /// On its own cache line, so watching it does not slow down the lock word, and stored only
+    /// on a change, so a producer and a consumer passing items through a buffer that is neither
+    /// empty nor full do not pass this line back and forth.
     hint: CachePadded<AtomicUsize>,
     capacity: usize,
 }
 
+/// The bit of `hint` that says the buffer holds no item.
+const EMPTY: u8 = 1;
+/// The bit of `hint` that says the buffer holds `capacity` items.
+const FULL: u8 = 1 << 1;
 /// The bit of `hint` that says the buffer is closed.
-const CLOSED: usize = 1 << (usize::BITS - 1);
+const CLOSED: u8 = 1 << 2;
+/// The bit of `hint` that says a consumer has been notified and has not yet taken the lock again.
+const GETTER_WAKING: u8 = 1 << 3;
+/// The bit of `hint` that says a producer has been notified and has not yet taken the lock again.
+const PUTTER_WAKING: u8 = 1 << 4;
+
+/// How many more times a thread yields, beyond its usual backoff, while the thread it waits for
+/// is known to be waking up. A wake-up takes several microseconds on a busy machine, longer than
+/// the usual backoff; parking meanwhile would make the woken thread pay for a wake-up in turn, and
+/// the two sides would go on handing every item over through the scheduler. Yielding also gives
+/// the waking thread the core if it is waiting for one.
+#[cfg(not(all(test, loom)))]
+const WAKING_YIELDS: u32 = 64;
 
 /// Everything behind the lock.
+///
+/// `repr(C)` keeps the fields every put and get touches first, so that with the mutex's own
+/// word they fill the buffer's first cache line (8 + 32 + 8 + 8 + 1 + 1 bytes on 64-bit
+/// targets) and a hand-off between a producer and a consumer moves that one line. The counters
+/// come after: only producers write them on their fast path.
+#[repr(C)]
 pub(crate) struct State<T> {
     queue: VecDeque<T>,
-    closed: bool,
     /// Producers blocked on `not_full`.
     putters: Waiters,
     /// Consumers blocked on `not_empty`.
     getters: Waiters,
+    closed: bool,
+    /// The value last stored in the buffer's `hint`, so that it is stored only when it changes.
+    published: u8,
     counters: Counters,
 }
 
@@ -86,7 +115,9 @@ impl<T> State<T> {
     fn push(&mut self, item: T) {
         self.queue.push_back(item);
         self.counters.items_put += 1;
-        self.counters.high_water = self.counters.high_water.max(self.queue.len());
+        if self.queue.len() > self.counters.high_water {
+            self.counters.high_water = self.queue.len();
+        }
     }
 
     #[inline]
@@ -134,16 +165,17 @@ impl<T> BoundedBuffer<T> {
             return Err(CapacityError);
         }
         Ok(Self {
-            state: Mutex::new(State {
+            state: CachePadded::new(Mutex::new(State {
                 queue: VecDeque::with_capacity(capacity.min(MAX_PREALLOCATED)),
-                closed: false,
                 putters: Waiters::default(),
                 getters: Waiters::default(),
+                closed: false,
+                published: EMPTY,
                 counters: Counters::default(),
-            }),
+            })),
             not_full: Condvar::new(),
             not_empty: Condvar::new(),
-            hint: CachePadded::new(AtomicUsize::new(0)),
+            hint: CachePadded::new(AtomicUsize::new(EMPTY as usize)),
             capacity,
         })
     }
@@ -238,7 +270,8 @@ impl<T> BoundedBuffer<T> {
     /// lock once per run of items that fits rather than once per item.
     ///
     /// If the buffer is (or becomes) closed, the items not yet delivered are handed back, in
-    /// order, inside [`PutError`]; the ones before them were delivered.
+    /// order, inside [`PutError`]; the ones before them were delivered. See
+    /// [`put_batch_from`](Self::put_batch_from) to keep the `Vec`'s allocation for the next batch.
     ///
     /// ```
     /// use pc_buffer::BoundedBuffer;
@@ -250,19 +283,54 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.put_batch(vec![4, 5]).unwrap_err().into_inner(), vec![4, 5]);
     /// ```
     pub fn put_batch(&self, items: Vec<T>) -> Result<(), PutError<Vec<T>>> {
-        let mut items = items.into_iter();
+        self.put_all(items.into_iter())
+    }
+
+    /// Like [`put_batch`](Self::put_batch), but moves the items out of `items` and leaves it
+    /// empty with its capacity, so a producer that fills one `Vec` again and again allocates it
+    /// once.
+    ///
+    /// If the buffer is (or becomes) closed, `items` is left empty as well: the items not yet
+    /// delivered are handed back, in order, inside [`PutError`].
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(8).unwrap();
+    /// let mut batch = Vec::with_capacity(4);
+    /// for round in 0..2 {
+    ///     batch.extend([round * 10, round * 10 + 1]);
+    ///     buffer.put_batch_from(&mut batch).unwrap();
+    ///     assert!(batch.is_empty() && batch.capacity() >= 4); // ready for the next round
+    /// }
+    /// assert_eq!(buffer.get_batch(8).unwrap(), [0, 1, 10, 11]);
+    /// buffer.close();
+    /// batch.push(20);
+    /// assert_eq!(buffer.put_batch_from(&mut batch).unwrap_err().into_inner(), [20]);
+    /// ```
+    pub fn put_batch_from(&self, items: &mut Vec<T>) -> Result<(), PutError<Vec<T>>> {
+        self.put_all(items.drain(..))
+    }
+
+    /// Puts every item of `items`, a run at a time; on close hands back the rest.
+    fn put_all(&self, mut items: impl ExactSizeIterator<Item = T>) -> Result<(), PutError<Vec<T>>> {
         while items.len() > 0 {
             let (mut state, _) = self.wait(self.lock(), Side::Put, None);
             if state.closed {
+                self.publish(&mut state);
                 return Err(PutError(items.collect()));
             }
             let room = self.capacity - state.queue.len();
-            let mut pushed = 0;
-            for item in items.by_ref().take(room) {
-                state.push(item);
-                pushed += 1;
+            let pushed = items.len().min(room);
+            // One bulk copy into the queue: `items` knows its length, so `extend` reserves
+            // once and moves the run without a check per item.
+            state.queue.extend(items.by_ref().take(pushed));
+            state.counters.items_put += pushed as u64;
+            let len = state.queue.len();
+            if len > state.counters.high_water {
+                state.counters.high_water = len;
             }
-            self.publish(&state);
+            self.publish(&mut state);
             let wake = state.getters.signal(pushed);
             drop(state);
             self.notify(&self.not_empty, wake);
@@ -392,12 +460,13 @@ impl<T> BoundedBuffer<T> {
         let (mut state, _) = self.wait(self.lock(), Side::Get, None);
         let n = state.queue.len().min(max);
         if n == 0 {
-            // `wait` returned Ready on an empty buffer: it is closed.
+            // `wait` returned Ready on an empty buffer: it is closed. A woken consumer ends
+            // here: its waking bit goes.
+            self.publish(&mut state);
             return Err(GetError);
         }
         out.extend(state.queue.drain(..n));
-        state.counters.items_got += n as u64;
-        self.publish(&state);
+        self.publish(&mut state);
         let wake = state.putters.signal(n);
         drop(state);
         self.notify(&self.not_full, wake);
@@ -425,7 +494,7 @@ impl<T> BoundedBuffer<T> {
             return false;
         }
         state.closed = true;
-        self.publish(&state);
+        self.publish(&mut state);
         let wake_putters = state.putters.signal_all();
         let wake_getters = state.getters.signal_all();
         drop(state);
@@ -514,7 +583,7 @@ impl<T> BoundedBuffer<T> {
             producers_waiting: state.putters.waiting(),
             consumers_waiting: state.getters.waiting(),
             items_put: c.items_put,
-            items_got: c.items_got,
+            items_got: c.items_put - state.queue.len() as u64,
             put_waits: c.put_waits,
             put_wait_time: c.put_wait_time,
             get_waits: c.get_waits,
@@ -553,20 +622,36 @@ impl<T> BoundedBuffer<T> {
     /// the type's docs), so a panic elsewhere must not make the buffer unusable.
     #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // Under contention, spin and then yield before blocking on the lock: critical sections
-        // are a few dozen instructions, so the holder is about to release it, and a thread
-        // that parks costs the holder a wake-up syscall. (Under loom, block at once: the
-        // model explores the interleavings this would only shorten.)
+        // The uncontended case, inlined into every operation: one compare-and-swap.
+        #[cfg(not(all(test, loom)))]
+        match self.state.try_lock() {
+            Ok(state) => state,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => self.lock_contended(),
+        }
+        #[cfg(all(test, loom))]
+        self.lock_contended()
+    }
+
+    /// Takes the lock when another thread holds it.
+    #[cold]
+    #[inline(never)]
+    fn lock_contended(&self) -> MutexGuard<'_, State<T>> {
+        // Spin and then yield before blocking on the lock: critical sections are a few dozen
+        // instructions, so the holder is about to release it, and a thread that parks costs the
+        // holder a wake-up syscall. (Under loom, block at once: the model explores the
+        // interleavings this would only shorten.)
         #[cfg(not(all(test, loom)))]
         {
             let backoff = Backoff::new();
             while !backoff.is_completed() {
+                backoff.snooze();
                 match self.state.try_lock() {
                     Ok(state) => return state,
                     Err(std::sync::TryLockError::Poisoned(poisoned)) => {
                         return poisoned.into_inner();
                     }
-                    Err(std::sync::TryLockError::WouldBlock) => backoff.snooze(),
+                    Err(std::sync::TryLockError::WouldBlock) => {}
                 }
             }
         }
@@ -578,11 +663,13 @@ impl<T> BoundedBuffer<T> {
     #[inline]
     fn put_locked(&self, mut state: MutexGuard<'_, State<T>>, item: T) -> Result<(), T> {
         if state.closed {
+            // Nothing changed, but a woken producer ends here: its waking bit goes.
+            self.publish(&mut state);
             return Err(item);
         }
         debug_assert!(state.queue.len() < self.capacity);
         state.push(item);
-        self.publish(&state);
+        self.publish(&mut state);
         let wake = state.getters.signal(1);
         // Notify after the state change and after unlocking: the woken consumer finds the item
         // and does not immediately block again on the lock we would still hold.
@@ -594,9 +681,12 @@ impl<T> BoundedBuffer<T> {
     /// Pops the front item, if any, and wakes a producer if one is parked.
     #[inline]
     fn get_locked(&self, mut state: MutexGuard<'_, State<T>>) -> Option<T> {
-        let item = state.queue.pop_front()?;
-        state.counters.items_got += 1;
-        self.publish(&state);
+        let Some(item) = state.queue.pop_front() else {
+            // Closed and empty; a woken consumer ends here: its waking bit goes.
+            self.publish(&mut state);
+            return None;
+        };
+        self.publish(&mut state);
         let wake = state.putters.signal(1);
         drop(state);
         self.notify(&self.not_full, wake);
@@ -611,37 +701,91 @@ impl<T> BoundedBuffer<T> {
         (state.putters.waiting(), state.getters.waiting())
     }
 
+    /// Whether `hint` says exactly what [`publish`](Self::publish) would say now. Holds at every
+    /// unlock at which no woken thread is still on its way back to the lock, so in particular
+    /// once every thread of a model has returned.
+    #[cfg(test)]
+    pub(crate) fn hint_is_current(&self) -> bool {
+        let mut state = self.lock();
+        let stored = self.hint.load(Ordering::Relaxed);
+        let published = state.published;
+        self.publish(&mut state);
+        stored == published as usize && published == state.published
+    }
+
     /// Whether a panic while holding the lock has poisoned it (std only: loom cannot poison).
     #[cfg(all(test, not(loom)))]
     pub(crate) fn state_is_poisoned(&self) -> bool {
         self.state.is_poisoned()
     }
 
-    /// Publishes the length and closed flag to `hint`; called under the lock after every change.
+    /// Publishes whether the buffer is empty, full or closed and which sides have a thread
+    /// waking up to `hint`, if that changed; called under the lock after every change.
     #[inline]
-    fn publish(&self, state: &State<T>) {
-        let closed = if state.closed { CLOSED } else { 0 };
-        self.hint
-            .store(state.queue.len() | closed, Ordering::Relaxed);
+    fn publish(&self, state: &mut State<T>) {
+        let len = state.queue.len();
+        let mut hint = 0;
+        if len == 0 {
+            hint |= EMPTY;
+        }
+        if len >= self.capacity {
+            hint |= FULL;
+        }
+        if state.closed {
+            hint |= CLOSED;
+        }
+        if state.getters.waking() {
+            hint |= GETTER_WAKING;
+        }
+        if state.putters.waking() {
+            hint |= PUTTER_WAKING;
+        }
+        if hint != state.published {
+            state.published = hint;
+            self.hint.store(hint as usize, Ordering::Relaxed);
+        }
+    }
+
+    /// What `hint` says about `side`: whether it can proceed (room for a producer, an item for a
+    /// consumer, or closed), and whether a thread of the other side, which would let it proceed,
+    /// is waking up.
+    #[inline]
+    fn read_hint(&self, side: Side) -> (bool, bool) {
+        let hint = self.hint.load(Ordering::Relaxed) as u8;
+        let closed = hint & CLOSED != 0;
+        match side {
+            Side::Put => (closed || hint & FULL == 0, hint & GETTER_WAKING != 0),
+            Side::Get => (closed || hint & EMPTY == 0, hint & PUTTER_WAKING != 0),
+        }
     }
 
     /// Spins, then yields, while `hint` says `side` cannot proceed, for a few microseconds at
     /// most. A hand-off between running threads then costs no sleep and no wake-up: the other
     /// side usually acts within that time. Returns early as soon as the hint says ready; the
     /// caller checks again under the lock either way.
+    ///
+    /// If a thread of the other side has been notified and is still waking up, this thread goes
+    /// on yielding for a while ([`WAKING_YIELDS`]) rather than park: that thread is about to make
+    /// room or put an item. Without this, once one side parks (say a consumer that started before
+    /// its producer), every later hand-off tends to go through a wake-up, since each wake-up
+    /// outlasts the other side's backoff, which then parks in turn.
     fn back_off(&self, side: Side) {
         let backoff = Backoff::new();
         while !backoff.is_completed() {
-            let hint = self.hint.load(Ordering::Relaxed);
-            let ready = hint & CLOSED != 0
-                || match side {
-                    Side::Put => hint < self.capacity,
-                    Side::Get => hint > 0,
-                };
-            if ready {
+            if self.read_hint(side).0 {
                 return;
             }
             backoff.snooze();
+        }
+        // Not under loom: this loop only reads the hint and yields, so it cannot change a
+        // decision, and it would multiply the interleavings to explore. The models check the
+        // hint itself instead (`assert_consistent`).
+        #[cfg(not(all(test, loom)))]
+        for _ in 0..WAKING_YIELDS {
+            match self.read_hint(side) {
+                (true, _) | (false, false) => return,
+                (false, true) => std::thread::yield_now(),
+            }
         }
     }
 
@@ -656,20 +800,40 @@ impl<T> BoundedBuffer<T> {
     /// an item for a consumer) or the buffer is closed, or until `deadline` passes.
     ///
     /// Returns at once, without touching the clock, if the side can already proceed: the fast
-    /// path of every operation goes through here.
+    /// path of every operation goes through here, and is inlined into it.
+    #[inline]
     fn wait<'a>(
+        &'a self,
+        state: MutexGuard<'a, State<T>>,
+        side: Side,
+        deadline: Option<Instant>,
+    ) -> (MutexGuard<'a, State<T>>, Wake) {
+        if self.ready(&state, side) {
+            (state, Wake::Ready)
+        } else {
+            self.wait_slow(state, side, deadline)
+        }
+    }
+
+    /// Whether `side` can proceed: room for a producer, an item for a consumer, or closed.
+    #[inline]
+    fn ready(&self, state: &State<T>, side: Side) -> bool {
+        match side {
+            Side::Put => state.closed || state.queue.len() < self.capacity,
+            Side::Get => state.closed || !state.queue.is_empty(),
+        }
+    }
+
+    /// [`wait`](Self::wait) once `side` cannot proceed: back off, then park.
+    #[cold]
+    #[inline(never)]
+    fn wait_slow<'a>(
         &'a self,
         mut state: MutexGuard<'a, State<T>>,
         side: Side,
         deadline: Option<Instant>,
     ) -> (MutexGuard<'a, State<T>>, Wake) {
-        let ready = |state: &State<T>| match side {
-            Side::Put => state.closed || state.queue.len() < self.capacity,
-            Side::Get => state.closed || !state.queue.is_empty(),
-        };
-        if ready(&state) {
-            return (state, Wake::Ready);
-        }
+        let ready = |state: &State<T>| self.ready(state, side);
         let condvar = match side {
             Side::Put => &self.not_full,
             Side::Get => &self.not_empty,
@@ -711,6 +875,15 @@ impl<T> BoundedBuffer<T> {
                 }
             };
             state.waiters(side).unregister();
+        }
+        // This thread is awake, and `hint` still says it is waking: on `Ready` the caller acts
+        // in this same critical section and publishes then, so a thread of the other side
+        // watching the hint never sees "no one is waking" before the item or the room this
+        // thread brings (it would park just before being let through). On a timeout nothing
+        // follows, so publish now; a bit left stale otherwise would only make the other side
+        // yield a little longer.
+        if wake == Wake::TimedOut {
+            self.publish(&mut state);
         }
         let waited = started.elapsed();
         let counters = &mut state.counters;

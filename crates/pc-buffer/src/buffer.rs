@@ -64,6 +64,17 @@ pub trait Buffer<T> {
         Ok(())
     }
 
+    /// Puts every item in order, moving them out of `items` and leaving it empty with its
+    /// capacity for the next batch; on failure hands back the items not delivered, in order
+    /// (`items` is left empty then too). The default moves the `Vec` into
+    /// [`put_batch`](Self::put_batch); implementations that can keep the allocation override it.
+    fn put_batch_from(
+        &self,
+        items: &mut Vec<T>,
+    ) -> Result<(), BufferPutError<Vec<T>, Self::TransportError>> {
+        self.put_batch(std::mem::take(items))
+    }
+
     /// Takes an item, waiting while the buffer is empty; [`BufferGetError::Closed`] once it is
     /// closed and drained.
     fn get(&self) -> Result<T, BufferGetError<Self::TransportError>>;
@@ -121,6 +132,11 @@ impl<T> Buffer<T> for BoundedBuffer<T> {
     #[inline]
     fn put_batch(&self, items: Vec<T>) -> Result<(), BufferPutError<Vec<T>, Infallible>> {
         BoundedBuffer::put_batch(self, items).map_err(Into::into)
+    }
+
+    #[inline]
+    fn put_batch_from(&self, items: &mut Vec<T>) -> Result<(), BufferPutError<Vec<T>, Infallible>> {
+        BoundedBuffer::put_batch_from(self, items).map_err(Into::into)
     }
 
     #[inline]
@@ -189,6 +205,14 @@ macro_rules! forward_buffer {
                 items: Vec<T>,
             ) -> Result<(), BufferPutError<Vec<T>, Self::TransportError>> {
                 (**self).put_batch(items)
+            }
+
+            #[inline]
+            fn put_batch_from(
+                &self,
+                items: &mut Vec<T>,
+            ) -> Result<(), BufferPutError<Vec<T>, Self::TransportError>> {
+                (**self).put_batch_from(items)
             }
 
             #[inline]

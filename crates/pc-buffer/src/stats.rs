@@ -54,11 +54,14 @@ pub struct BufferStats {
 }
 
 /// The counters kept inside the locked state.
+///
+/// Only producers update them on their fast path (consumers only when they wait), so with one
+/// producer their cache line stays with it: items taken are not counted but derived, as items
+/// put minus the items still in the buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) high_water: usize,
     pub(crate) items_put: u64,
-    pub(crate) items_got: u64,
     pub(crate) put_waits: u64,
     pub(crate) put_wait_time: Duration,
     pub(crate) get_waits: u64,

@@ -3,7 +3,9 @@
 /// How many threads wait on one condition variable, split by whether a notifier has already
 /// accounted for waking them.
 ///
-/// Every field is read and written only under the buffer's lock.
+/// Every field is read and written only under the buffer's lock. The counts are `u32` so that
+/// both sides' counts fit in the buffer's first cache line together with the queue (see
+/// `State`); no process runs four billion threads.
 ///
 /// The protocol (checked by the loom models, including spurious wake-ups):
 /// - a thread that is about to wait calls [`register`](Self::register);
@@ -24,9 +26,9 @@
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     /// Threads waiting that no notifier has accounted for yet.
-    parked: usize,
+    parked: u32,
     /// Notifies issued whose woken thread has not yet re-taken the lock.
-    signalled: usize,
+    signalled: u32,
 }
 
 impl Waiters {
@@ -52,10 +54,11 @@ impl Waiters {
     /// caller must make (after its state change, ideally after unlocking).
     #[inline]
     pub(crate) fn signal(&mut self, n: usize) -> usize {
-        let woken = self.parked.min(n);
+        // `woken <= parked`, so it fits in a `u32`.
+        let woken = (self.parked as usize).min(n) as u32;
         self.parked -= woken;
         self.signalled += woken;
-        woken
+        woken as usize
     }
 
     /// Accounts for waking every parked thread; returns whether there was any (then the caller
@@ -65,9 +68,15 @@ impl Waiters {
         self.signal(usize::MAX) > 0
     }
 
+    /// Whether a thread has been notified and has not yet taken the lock again.
+    #[inline]
+    pub(crate) fn waking(&self) -> bool {
+        self.signalled > 0
+    }
+
     /// Threads currently between `register` and `unregister`.
     #[inline]
     pub(crate) fn waiting(&self) -> usize {
-        self.parked + self.signalled
+        self.parked as usize + self.signalled as usize
     }
 }

@@ -120,6 +120,24 @@ impl Buffer<u64> for FlakyBuffer {
 }
 
 #[test]
+fn default_put_batch_from_empties_the_vec_and_hands_back_the_rest_on_failure() {
+    let buffer = FlakyBuffer {
+        inner: BoundedBuffer::new(10).unwrap(),
+        puts: Mutex::new(0),
+        fail_on: 3,
+    };
+    let mut batch = vec![10, 20];
+    Buffer::put_batch_from(&buffer, &mut batch).unwrap();
+    assert!(batch.is_empty());
+    batch.extend([30, 40]);
+    let err = Buffer::put_batch_from(&buffer, &mut batch).unwrap_err();
+    assert!(batch.is_empty());
+    assert_eq!(err.transport_error(), Some(&ConnectionReset));
+    assert_eq!(err.into_inner(), [30, 40]);
+    assert_eq!(buffer.inner.get_batch(10).unwrap(), [10, 20]);
+}
+
+#[test]
 fn default_batch_put_hands_back_the_failed_item_and_the_rest_with_the_transport_error() {
     let buffer = FlakyBuffer {
         inner: BoundedBuffer::new(10).unwrap(),

@@ -157,6 +157,52 @@ fn put_batch_on_closed_buffer_hands_back_everything_in_order() {
 }
 
 #[test]
+fn put_batch_from_reuses_the_vec_and_delivers_in_order_past_capacity() {
+    let buffer = BoundedBuffer::new(3).unwrap();
+    let received = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut batch = Vec::with_capacity(10);
+            let allocation = batch.as_ptr();
+            for round in 0..10 {
+                batch.extend(round * 10..round * 10 + 10);
+                buffer.put_batch_from(&mut batch).unwrap();
+                // Emptied, and the same allocation is kept for the next round.
+                assert!(batch.is_empty());
+                assert_eq!((batch.capacity(), batch.as_ptr()), (10, allocation));
+            }
+        });
+        (0..100).map(|_| buffer.get().unwrap()).collect::<Vec<_>>()
+    });
+    assert_eq!(received, (0..100).collect::<Vec<_>>());
+    let stats = buffer.stats();
+    assert_eq!(
+        (stats.items_put, stats.items_got, stats.high_water),
+        (100, 100, 3)
+    );
+}
+
+#[test]
+fn put_batch_from_closed_midway_hands_back_exactly_the_undelivered_rest() {
+    let buffer = BoundedBuffer::new(4).unwrap();
+    let mut batch: Vec<u32> = (0..10).collect();
+    let (err, got) = std::thread::scope(|s| {
+        let producer = s.spawn(|| buffer.put_batch_from(&mut batch));
+        // The first 4 fit; the producer then waits for room. Taking 2 lets 2 more in, then the
+        // buffer closes: 6 delivered in all, 4 handed back.
+        let mut got = vec![buffer.get().unwrap(), buffer.get().unwrap()];
+        while buffer.stats().items_put < 6 {
+            std::thread::yield_now();
+        }
+        buffer.close();
+        got.extend(buffer.iter());
+        (producer.join().unwrap().unwrap_err(), got)
+    });
+    assert!(batch.is_empty());
+    assert_eq!(got, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(err.into_inner(), [6, 7, 8, 9]);
+}
+
+#[test]
 fn empty_put_batch_succeeds_even_when_closed() {
     // Nothing to deliver means nothing is lost.
     let buffer = BoundedBuffer::<u8>::new(1).unwrap();

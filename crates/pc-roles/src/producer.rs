@@ -162,7 +162,7 @@ impl<H> ProducerRole<H> {
         let chunk = if self.delay.is_zero() { self.chunk } else { 1 };
         let mut report = RoleReport::default();
         let mut kept = Vec::new();
-        // Reused while items go one at a time; a batch put takes it and a new one is made.
+        // Reused for every put: a batch put moves the items out and leaves the allocation.
         let mut items = Vec::with_capacity(chunk);
         loop {
             let started = Instant::now();
@@ -209,7 +209,7 @@ impl<H> ProducerRole<H> {
                 1 => buffer
                     .put(items.pop().expect("one item"))
                     .map_err(|e| e.map(|item| vec![item])),
-                _ => buffer.put_batch(std::mem::replace(&mut items, Vec::with_capacity(chunk))),
+                _ => buffer.put_batch_from(&mut items),
             };
             let calling = Instant::now();
             report.blocked += calling - putting;

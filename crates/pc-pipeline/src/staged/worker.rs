@@ -1,7 +1,6 @@
 //! The threads of a staged run: the source thread and the stage workers, and how each hands its outputs to the next row.
 
 use std::iter;
-use std::mem;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -34,13 +33,14 @@ impl<T> Clone for Outlet<T> {
 }
 
 impl<T> Outlet<T> {
-    /// Puts `items` into the next row's buffer; what a closed buffer refuses becomes the next
-    /// row's returns. Items are counted into the next row by the caller, once, before.
-    pub(crate) fn put(&self, items: Vec<(usize, T)>) {
+    /// Moves `items` into the next row's buffer, leaving the `Vec` empty for reuse; what a
+    /// closed buffer refuses becomes the next row's returns. Items are counted into the next
+    /// row by the caller, once, before.
+    pub(crate) fn put(&self, items: &mut Vec<(usize, T)>) {
         if items.is_empty() {
             return;
         }
-        if let Err(refused) = self.buffer.put_batch(items) {
+        if let Err(refused) = self.buffer.put_batch_from(items) {
             self.returns.extend(refused.into_inner());
         }
     }
@@ -66,7 +66,7 @@ impl<R> Release<(usize, R)> for InOrderOutlet<R> {
     }
 
     fn flush(&mut self) {
-        self.outlet.put(mem::take(&mut self.gathered));
+        self.outlet.put(&mut self.gathered);
     }
 }
 
@@ -142,12 +142,14 @@ impl<I: Iterator> SourceThread<I> {
         let mut tally = Tally::default();
         let mut pacer = Pacer::new(self.chunk);
         let mut index = 0;
+        // Filled and emptied into the buffer again and again: allocated once.
+        let mut chunk = Vec::new();
         while !self.control.stopped() {
             // Read ahead only as far as the source promises items: a source that may block (a
             // channel, a socket) says nothing, and each item goes on before the next is awaited,
             // so no item waits in here on one that depends on it.
             let want = pacer.size().min(self.source.size_hint().0).max(1);
-            let mut chunk = Vec::with_capacity(want);
+            chunk.reserve(want);
             let pulled = catch(|| {
                 for item in self.source.by_ref().take(want) {
                     chunk.push((index, item));
@@ -165,7 +167,7 @@ impl<I: Iterator> SourceThread<I> {
             tally.items_out += n;
             self.meter.counters.add(&mut tally);
             self.outlet.meter.counters.add_in(n);
-            self.outlet.put(chunk);
+            self.outlet.put(&mut chunk);
             tally.waited_output += clock.lap();
             self.meter.counters.add(&mut tally);
             if let Err(message) = pulled {
@@ -282,7 +284,7 @@ impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
             self.meter.counters.add(&mut tally);
             self.handoff.outlet().meter.counters.add_in(succeeded);
             match &self.handoff {
-                Handoff::Direct(outlet) => outlet.put(mem::take(&mut done)),
+                Handoff::Direct(outlet) => outlet.put(&mut done),
                 Handoff::InOrder { window, .. } => window.deposit(&mut slots),
             }
             tally.waited_output += clock.lap();
