@@ -69,6 +69,10 @@ pub struct BoundedBuffer<T> {
     /// on a change, so a producer and a consumer passing items through a buffer that is neither
     /// empty nor full do not pass this line back and forth.
     hint: CachePadded<AtomicUsize>,
+    /// Threads backing off right now (std only: it picks how long to back off, nothing more).
+    /// On its own line: only waiting threads touch it.
+    #[cfg(not(all(test, loom)))]
+    spinning: CachePadded<std::sync::atomic::AtomicUsize>,
     capacity: usize,
 }
 
@@ -90,6 +94,36 @@ const PUTTER_WAKING: u8 = 1 << 4;
 /// the waking thread the core if it is waiting for one.
 #[cfg(not(all(test, loom)))]
 const WAKING_YIELDS: u32 = 64;
+/// How many growing spins (1, 2, 4, 8 pauses) a thread that waits alone makes before yielding.
+#[cfg(not(all(test, loom)))]
+const LONE_SPINS: u32 = 4;
+/// How many times a thread that waits alone yields before it parks: a few dozen microseconds
+/// on an idle core, the time another thread needs to be scheduled again on a busy one.
+#[cfg(not(all(test, loom)))]
+const LONE_YIELDS: u32 = 64;
+
+/// Counts a thread in `BoundedBuffer::spinning` while it backs off, and out when dropped.
+#[cfg(not(all(test, loom)))]
+struct Spinning<'a> {
+    count: &'a std::sync::atomic::AtomicUsize,
+    /// Whether no other thread was backing off when this one started.
+    alone: bool,
+}
+
+#[cfg(not(all(test, loom)))]
+impl<'a> Spinning<'a> {
+    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        let alone = count.fetch_add(1, Ordering::Relaxed) == 0;
+        Self { count, alone }
+    }
+}
+
+#[cfg(not(all(test, loom)))]
+impl Drop for Spinning<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// Everything behind the lock.
 ///
@@ -176,6 +210,8 @@ impl<T> BoundedBuffer<T> {
             not_full: Condvar::new(),
             not_empty: Condvar::new(),
             hint: CachePadded::new(AtomicUsize::new(EMPTY as usize)),
+            #[cfg(not(all(test, loom)))]
+            spinning: CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
             capacity,
         })
     }
@@ -770,21 +806,57 @@ impl<T> BoundedBuffer<T> {
     /// its producer), every later hand-off tends to go through a wake-up, since each wake-up
     /// outlasts the other side's backoff, which then parks in turn.
     fn back_off(&self, side: Side) {
-        let backoff = Backoff::new();
-        while !backoff.is_completed() {
-            if self.read_hint(side).0 {
-                return;
+        // Under loom, the one-yield backoff only: the longer waits below read the hint and
+        // yield, so they cannot change a decision, and would multiply the interleavings to
+        // explore. The models check the hint itself instead (`assert_consistent`).
+        #[cfg(all(test, loom))]
+        {
+            let backoff = Backoff::new();
+            while !backoff.is_completed() {
+                if self.read_hint(side).0 {
+                    return;
+                }
+                backoff.snooze();
             }
-            backoff.snooze();
         }
-        // Not under loom: this loop only reads the hint and yields, so it cannot change a
-        // decision, and it would multiply the interleavings to explore. The models check the
-        // hint itself instead (`assert_consistent`).
         #[cfg(not(all(test, loom)))]
-        for _ in 0..WAKING_YIELDS {
-            match self.read_hint(side) {
-                (true, _) | (false, false) => return,
-                (false, true) => std::thread::yield_now(),
+        {
+            let _counted = Spinning::enter(&self.spinning);
+            let alone = _counted.alone;
+            let backoff = Backoff::new();
+            if alone {
+                // The only thread waiting on this buffer: most likely one producer and one
+                // consumer. Spin only briefly, then yield: if the other thread runs on another
+                // core, a yield returns at once and this polls about every half microsecond;
+                // if both share a core, spinning would only keep the other thread from running,
+                // and each yield hands it the core.
+                for _ in 0..LONE_SPINS {
+                    if self.read_hint(side).0 {
+                        return;
+                    }
+                    backoff.spin();
+                }
+                for _ in 0..LONE_YIELDS {
+                    if self.read_hint(side).0 {
+                        return;
+                    }
+                    std::thread::yield_now();
+                }
+            } else {
+                // Others are waiting too, so threads may outnumber cores: back off for a few
+                // microseconds, then park, so that the threads that can go on get the cores.
+                while !backoff.is_completed() {
+                    if self.read_hint(side).0 {
+                        return;
+                    }
+                    backoff.snooze();
+                }
+            }
+            for _ in 0..WAKING_YIELDS {
+                match self.read_hint(side) {
+                    (true, _) | (false, false) => return,
+                    (false, true) => std::thread::yield_now(),
+                }
             }
         }
     }
