@@ -8,12 +8,13 @@ use std::sync::atomic::Ordering;
 use crossbeam_utils::CachePadded;
 use std::time::{Duration, Instant};
 
+use crate::backoff::{Spinners, back_off};
 use crate::err::{
     CapacityError, GetError, GetTimeoutError, PutError, PutTimeoutError, TryGetError, TryPutError,
 };
 use crate::iter::{Iter, TryIter};
 use crate::stats::{BufferStats, Counters};
-use crate::sync::{AtomicUsize, Backoff, Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
 
 /// The queue never preallocates room for more than this many items, so that a huge capacity
@@ -69,10 +70,9 @@ pub struct BoundedBuffer<T> {
     /// on a change, so a producer and a consumer passing items through a buffer that is neither
     /// empty nor full do not pass this line back and forth.
     hint: CachePadded<AtomicUsize>,
-    /// Threads backing off right now (std only: it picks how long to back off, nothing more).
-    /// On its own line: only waiting threads touch it.
-    #[cfg(not(all(test, loom)))]
-    spinning: CachePadded<std::sync::atomic::AtomicUsize>,
+    /// Threads backing off right now: it picks how long to back off, nothing more. On its own
+    /// line: only waiting threads touch it.
+    spinning: CachePadded<Spinners>,
     capacity: usize,
 }
 
@@ -86,44 +86,6 @@ const CLOSED: u8 = 1 << 2;
 const GETTER_WAKING: u8 = 1 << 3;
 /// The bit of `hint` that says a producer has been notified and has not yet taken the lock again.
 const PUTTER_WAKING: u8 = 1 << 4;
-
-/// How many more times a thread yields, beyond its usual backoff, while the thread it waits for
-/// is known to be waking up. A wake-up takes several microseconds on a busy machine, longer than
-/// the usual backoff; parking meanwhile would make the woken thread pay for a wake-up in turn, and
-/// the two sides would go on handing every item over through the scheduler. Yielding also gives
-/// the waking thread the core if it is waiting for one.
-#[cfg(not(all(test, loom)))]
-const WAKING_YIELDS: u32 = 64;
-/// How many growing spins (1, 2, 4, 8 pauses) a thread that waits alone makes before yielding.
-#[cfg(not(all(test, loom)))]
-const LONE_SPINS: u32 = 4;
-/// How many times a thread that waits alone yields before it parks: a few dozen microseconds
-/// on an idle core, the time another thread needs to be scheduled again on a busy one.
-#[cfg(not(all(test, loom)))]
-const LONE_YIELDS: u32 = 64;
-
-/// Counts a thread in `BoundedBuffer::spinning` while it backs off, and out when dropped.
-#[cfg(not(all(test, loom)))]
-struct Spinning<'a> {
-    count: &'a std::sync::atomic::AtomicUsize,
-    /// Whether no other thread was backing off when this one started.
-    alone: bool,
-}
-
-#[cfg(not(all(test, loom)))]
-impl<'a> Spinning<'a> {
-    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Self {
-        let alone = count.fetch_add(1, Ordering::Relaxed) == 0;
-        Self { count, alone }
-    }
-}
-
-#[cfg(not(all(test, loom)))]
-impl Drop for Spinning<'_> {
-    fn drop(&mut self) {
-        self.count.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// Everything behind the lock.
 ///
@@ -210,8 +172,7 @@ impl<T> BoundedBuffer<T> {
             not_full: Condvar::new(),
             not_empty: Condvar::new(),
             hint: CachePadded::new(AtomicUsize::new(EMPTY as usize)),
-            #[cfg(not(all(test, loom)))]
-            spinning: CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
+            spinning: CachePadded::new(Spinners::default()),
             capacity,
         })
     }
@@ -679,7 +640,7 @@ impl<T> BoundedBuffer<T> {
         // interleavings this would only shorten.)
         #[cfg(not(all(test, loom)))]
         {
-            let backoff = Backoff::new();
+            let backoff = crate::sync::Backoff::new();
             while !backoff.is_completed() {
                 backoff.snooze();
                 match self.state.try_lock() {
@@ -795,70 +756,11 @@ impl<T> BoundedBuffer<T> {
         }
     }
 
-    /// Spins, then yields, while `hint` says `side` cannot proceed, for a few microseconds at
-    /// most. A hand-off between running threads then costs no sleep and no wake-up: the other
-    /// side usually acts within that time. Returns early as soon as the hint says ready; the
-    /// caller checks again under the lock either way.
-    ///
-    /// If a thread of the other side has been notified and is still waking up, this thread goes
-    /// on yielding for a while ([`WAKING_YIELDS`]) rather than park: that thread is about to make
-    /// room or put an item. Without this, once one side parks (say a consumer that started before
-    /// its producer), every later hand-off tends to go through a wake-up, since each wake-up
-    /// outlasts the other side's backoff, which then parks in turn.
+    /// Waits a little, without the lock, while `hint` says `side` cannot proceed; see
+    /// [`back_off`](crate::backoff::back_off) for how long. Returns early as soon as the hint says
+    /// ready; the caller checks again under the lock either way.
     fn back_off(&self, side: Side) {
-        // Under loom, the one-yield backoff only: the longer waits below read the hint and
-        // yield, so they cannot change a decision, and would multiply the interleavings to
-        // explore. The models check the hint itself instead (`assert_consistent`).
-        #[cfg(all(test, loom))]
-        {
-            let backoff = Backoff::new();
-            while !backoff.is_completed() {
-                if self.read_hint(side).0 {
-                    return;
-                }
-                backoff.snooze();
-            }
-        }
-        #[cfg(not(all(test, loom)))]
-        {
-            let _counted = Spinning::enter(&self.spinning);
-            let alone = _counted.alone;
-            let backoff = Backoff::new();
-            if alone {
-                // The only thread waiting on this buffer: most likely one producer and one
-                // consumer. Spin only briefly, then yield: if the other thread runs on another
-                // core, a yield returns at once and this polls about every half microsecond;
-                // if both share a core, spinning would only keep the other thread from running,
-                // and each yield hands it the core.
-                for _ in 0..LONE_SPINS {
-                    if self.read_hint(side).0 {
-                        return;
-                    }
-                    backoff.spin();
-                }
-                for _ in 0..LONE_YIELDS {
-                    if self.read_hint(side).0 {
-                        return;
-                    }
-                    std::thread::yield_now();
-                }
-            } else {
-                // Others are waiting too, so threads may outnumber cores: back off for a few
-                // microseconds, then park, so that the threads that can go on get the cores.
-                while !backoff.is_completed() {
-                    if self.read_hint(side).0 {
-                        return;
-                    }
-                    backoff.snooze();
-                }
-            }
-            for _ in 0..WAKING_YIELDS {
-                match self.read_hint(side) {
-                    (true, _) | (false, false) => return,
-                    (false, true) => std::thread::yield_now(),
-                }
-            }
-        }
+        back_off(&self.spinning, || self.read_hint(side));
     }
 
     #[inline]

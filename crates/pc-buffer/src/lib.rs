@@ -69,6 +69,8 @@
 //!
 //! [`put_batch`](BoundedBuffer::put_batch) and [`get_batch_into`](BoundedBuffer::get_batch_into)
 //! move many items per lock acquisition; that is where high throughput comes from.
+//! [`put_batch_from`](BoundedBuffer::put_batch_from) empties a `Vec` into the buffer and leaves
+//! its allocation for the next batch, so neither side allocates per batch.
 //!
 //! ```
 //! use pc_buffer::BoundedBuffer;
@@ -77,8 +79,12 @@
 //! let mut sum = 0;
 //! std::thread::scope(|s| {
 //!     s.spawn(|| {
-//!         for chunk in (0..10_000u64).collect::<Vec<_>>().chunks(100) {
-//!             buffer.put_batch(chunk.to_vec()).unwrap();
+//!         let mut chunk = Vec::with_capacity(100);
+//!         for i in 0..10_000u64 {
+//!             chunk.push(i);
+//!             if chunk.len() == 100 {
+//!                 buffer.put_batch_from(&mut chunk).unwrap(); // leaves `chunk` empty
+//!             }
 //!         }
 //!         buffer.close();
 //!     });
@@ -109,6 +115,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod backoff;
 mod bounded;
 mod buffer;
 mod err;

@@ -1,0 +1,127 @@
+//! How long a thread that cannot go on waits without the lock before it parks: spins, yields, and more yields while the thread it waits for is waking up.
+//!
+//! A hand-off between running threads should cost no sleep and no wake-up: the other side usually
+//! acts within microseconds. Parking is right when threads outnumber cores, since it frees a core
+//! for a thread that can go on; on this kind of machine a wake-up costs tens of microseconds.
+//! Everything here only reads the buffer's hint and yields: it decides how long to wait, never
+//! whether to proceed, which is always decided again under the lock.
+
+#[cfg(not(all(test, loom)))]
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::sync::Backoff;
+
+/// How many growing spins (1, 2, 4, 8 pauses) a thread that waits alone makes before yielding.
+#[cfg(not(all(test, loom)))]
+const LONE_SPINS: u32 = 4;
+
+/// How many times a thread that waits alone yields before it parks: a few dozen microseconds on
+/// an idle core, about the time another thread needs to be scheduled again on a busy one.
+#[cfg(not(all(test, loom)))]
+const LONE_YIELDS: u32 = 64;
+
+/// How many more times a thread yields, beyond its usual backoff, while the thread it waits for
+/// is known to be waking up. A wake-up takes several microseconds on a busy machine, longer than
+/// the usual backoff; parking meanwhile would make the woken thread pay for a wake-up in turn, and
+/// the two sides would go on handing every item over through the scheduler. Yielding also gives
+/// the waking thread the core if it is waiting for one.
+#[cfg(not(all(test, loom)))]
+const WAKING_YIELDS: u32 = 64;
+
+/// How many threads are backing off on one buffer right now.
+#[derive(Debug, Default)]
+pub(crate) struct Spinners {
+    #[cfg(not(all(test, loom)))]
+    count: AtomicUsize,
+}
+
+/// Counts a thread in [`Spinners`] while it backs off, and out when dropped.
+#[cfg(not(all(test, loom)))]
+struct Spinning<'a> {
+    count: &'a AtomicUsize,
+    /// Whether no other thread was backing off when this one started.
+    alone: bool,
+}
+
+#[cfg(not(all(test, loom)))]
+impl<'a> Spinning<'a> {
+    fn enter(spinners: &'a Spinners) -> Self {
+        let count = &spinners.count;
+        let alone = count.fetch_add(1, Ordering::Relaxed) == 0;
+        Self { count, alone }
+    }
+}
+
+#[cfg(not(all(test, loom)))]
+impl Drop for Spinning<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Waits while `look` says (not ready, _), for a bounded time; `look` returns whether the
+/// waiting thread can proceed and whether a thread of the other side, which would let it
+/// proceed, is waking up.
+///
+/// - Alone (no other thread backing off on this buffer: most likely one producer and one
+///   consumer), spin only briefly, then yield: if the other thread runs on another core, a yield
+///   returns at once and this polls about every half microsecond; if both share a core, spinning
+///   would only keep the other thread from running, and each yield hands it the core.
+/// - With others backing off too, threads may outnumber cores: crossbeam's short backoff (a few
+///   microseconds of spins, then a few yields), then park, so the threads that can go on get the
+///   cores. (Letting only one thread per side back off and parking the rest at once was measured
+///   and is far slower: every wake-up costs more than the whole backoff.)
+/// - Either way, while the hint says the thread this one waits for was notified and is still
+///   waking up, keep yielding ([`WAKING_YIELDS`]) rather than park: it is about to make room or
+///   put an item. Without this, once one side parks (say a consumer started before its
+///   producer), every later hand-off tends to go through a wake-up, since each wake-up outlasts
+///   the other side's backoff, which then parks in turn.
+///
+/// Under loom, only a one-yield backoff: the rest reads the hint and yields, so it cannot change
+/// a decision, and it would multiply the interleavings to explore. The models check the hint
+/// itself instead (`assert_consistent`).
+pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
+    #[cfg(all(test, loom))]
+    {
+        let _ = spinners;
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if look().0 {
+                return;
+            }
+            backoff.snooze();
+        }
+    }
+    #[cfg(not(all(test, loom)))]
+    {
+        let counted = Spinning::enter(spinners);
+        let backoff = Backoff::new();
+        if counted.alone {
+            for _ in 0..LONE_SPINS {
+                if look().0 {
+                    return;
+                }
+                backoff.spin();
+            }
+            for _ in 0..LONE_YIELDS {
+                if look().0 {
+                    return;
+                }
+                std::thread::yield_now();
+            }
+        } else {
+            while !backoff.is_completed() {
+                if look().0 {
+                    return;
+                }
+                backoff.snooze();
+            }
+        }
+        for _ in 0..WAKING_YIELDS {
+            match look() {
+                (true, _) | (false, false) => return,
+                (false, true) => std::thread::yield_now(),
+            }
+        }
+    }
+}
