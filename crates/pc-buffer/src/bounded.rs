@@ -110,7 +110,13 @@ impl<T> State<T> {
     #[inline]
     fn push(&mut self, item: T) {
         self.queue.push_back(item);
-        self.counters.items_put += 1;
+        self.count_put(1);
+    }
+
+    /// Counts `n` items just added to the queue, and the high-water mark they may have set.
+    #[inline]
+    fn count_put(&mut self, n: usize) {
+        self.counters.items_put += n as u64;
         if self.queue.len() > self.counters.high_water {
             self.counters.high_water = self.queue.len();
         }
@@ -322,11 +328,7 @@ impl<T> BoundedBuffer<T> {
             // One bulk copy into the queue: `items` knows its length, so `extend` reserves
             // once and moves the run without a check per item.
             state.queue.extend(items.by_ref().take(pushed));
-            state.counters.items_put += pushed as u64;
-            let len = state.queue.len();
-            if len > state.counters.high_water {
-                state.counters.high_water = len;
-            }
+            state.count_put(pushed);
             self.publish(&mut state);
             let wake = state.getters.signal(pushed);
             drop(state);
