@@ -109,6 +109,7 @@ mod builder;
 mod err;
 mod pipeline;
 mod reorder;
+mod runs;
 mod staged;
 mod stats;
 

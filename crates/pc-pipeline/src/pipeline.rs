@@ -16,6 +16,7 @@ use pc_roles::{
 use crate::builder::{Config, FailurePolicy, PipelineBuilder};
 use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
 use crate::reorder::{InOrder, Released, ReorderWindow, Slot};
+use crate::runs::IndexedRuns;
 use crate::stats::{Bottleneck, PipelineStats};
 
 /// What a run that did not stop early returns: every result, and under
@@ -249,7 +250,7 @@ impl<P, C> Pipeline<P, C> {
                     let mut role = consumer_role.clone();
                     let (buffer, stop, window) = (&buffer, &stop, &window);
                     s.spawn(move || {
-                        let (mut results, mut failures) = (Vec::new(), Vec::new());
+                        let (mut results, mut failures) = (IndexedRuns::new(), Vec::new());
                         if window.is_none() && config.consumers.get() == 1 {
                             results.reserve(expected);
                         }
@@ -293,7 +294,7 @@ impl<P, C> Pipeline<P, C> {
 
         let released = window.map(ReorderWindow::into_released);
         let succeeded = released.as_ref().map_or(0, Released::len)
-            + results.iter().map(Vec::len).sum::<usize>();
+            + results.iter().map(IndexedRuns::len).sum::<usize>();
         let failed = failures.len() + tally.panicked_items;
         let buffer_stats = buffer.stats();
         let mut stats = PipelineStats {
@@ -335,11 +336,7 @@ impl<P, C> Pipeline<P, C> {
                 results: match released {
                     // Nothing stopped the run, so nothing is left pending in the window.
                     Some(released) => released.results,
-                    None => results
-                        .into_iter()
-                        .flatten()
-                        .map(|(_, result)| result)
-                        .collect(),
+                    None => concat(results),
                 },
                 failures,
             }),
@@ -348,7 +345,7 @@ impl<P, C> Pipeline<P, C> {
                     .into_iter()
                     .flat_map(Released::into_indexed)
                     .collect();
-                completed.extend(results.into_iter().flatten());
+                completed.extend(results.into_iter().flat_map(IndexedRuns::into_indexed));
                 completed.sort_unstable_by_key(|&(index, _)| index);
                 tally.unprocessed.sort_unstable_by_key(|&(index, _)| index);
                 Err(PipelineError {
@@ -362,6 +359,19 @@ impl<P, C> Pipeline<P, C> {
         };
         (outcome, stats)
     }
+}
+
+/// The consumers' results, one after the other. The only consumer's `Vec` is the output as it
+/// stands.
+fn concat<R>(results: Vec<IndexedRuns<R>>) -> Vec<R> {
+    let total: usize = results.iter().map(IndexedRuns::len).sum();
+    let mut all = results.into_iter().map(IndexedRuns::into_results);
+    let mut out = all.next().unwrap_or_default();
+    out.reserve_exact(total - out.len());
+    for mut more in all {
+        out.append(&mut more);
+    }
+    out
 }
 
 /// How a run ended, for [`Pipeline::try_process`].
@@ -449,7 +459,7 @@ impl<T> Tally<T> {
 struct Collect<'a, R, E> {
     window: Option<&'a ReorderWindow<R, InOrder<R>>>,
     fail_fast: bool,
-    results: &'a mut Vec<(usize, R)>,
+    results: &'a mut IndexedRuns<R>,
     failures: &'a mut Vec<(usize, E)>,
     /// The current batch's outcomes, for the window.
     batch: Vec<(usize, Slot<R>)>,
@@ -461,7 +471,7 @@ impl<R, E> Sink<(usize, R), (usize, E)> for Collect<'_, R, E> {
             Ok((index, result)) => {
                 match self.window {
                     Some(_) => self.batch.push((index, Slot::Done(result))),
-                    None => self.results.push((index, result)),
+                    None => self.results.push(index, result),
                 }
                 Flow::Continue
             }
