@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::iter;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pc_buffer::Buffer;
 
@@ -11,7 +11,7 @@ use crate::err::{Role, RoleError, StopCause};
 use crate::hook::{ConsumeHook, NoHook, OnConsume};
 use crate::panic::catch_panic as catch;
 use crate::producer::{halt, stopped};
-use crate::report::RoleReport;
+use crate::report::{Clock, RoleReport};
 
 /// Work done on each item taken from the buffer; it may fail.
 ///
@@ -213,11 +213,11 @@ impl<H> ConsumerRole<H> {
         let batch_max = if self.delay.is_zero() { self.batch } else { 1 };
         let mut report = RoleReport::default();
         let mut batch = Vec::with_capacity(batch_max);
+        // Blocked in each get, busy from there to the next one: two clock reads per batch.
+        let mut clock = Clock::start();
         loop {
-            let waiting = Instant::now();
             let got = buffer.get_batch_into(&mut batch, batch_max);
-            let mut started = Instant::now();
-            report.blocked += started - waiting;
+            report.blocked += clock.lap();
             if let Err(err) = got {
                 sink.flush();
                 return match err.transport_error_into() {
@@ -234,6 +234,7 @@ impl<H> ConsumerRole<H> {
                 if stop.load(Ordering::Relaxed) {
                     let unprocessed = iter::once(item).chain(items).collect();
                     sink.flush();
+                    report.busy += clock.lap();
                     return Err(stopped(StopCause::Stopped, unprocessed, report));
                 }
                 let outcome = catch(|| consumer.consume(item));
@@ -263,17 +264,13 @@ impl<H> ConsumerRole<H> {
                     let unprocessed = items.collect();
                     halt(stop, buffer);
                     sink.flush();
-                    report.busy += started.elapsed();
+                    report.busy += clock.lap();
                     return Err(stopped(cause, unprocessed, report));
                 }
-                if !self.delay.is_zero() {
-                    report.busy += started.elapsed();
-                    report.pace(self.delay);
-                    started = Instant::now();
-                }
+                report.pace(self.delay, &mut clock);
             }
-            report.busy += started.elapsed();
             sink.flush();
+            report.busy += clock.lap();
         }
     }
 }

@@ -77,7 +77,7 @@ pub use crate::err::{Role, RoleError, StopCause};
 pub use crate::hook::{ConsumeHook, NoHook, OnConsume, OnProduce, ProduceHook};
 pub use crate::panic::{catch_panic, panic_message};
 pub use crate::producer::{Producer, ProducerRole};
-pub use crate::report::RoleReport;
+pub use crate::report::{Clock, RoleReport};
 pub use pc_buffer::{
     BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, CapacityError,
 };

@@ -2,14 +2,14 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pc_buffer::{Buffer, BufferPutError};
 
 use crate::err::{Role, RoleError, StopCause};
 use crate::hook::{NoHook, OnProduce, ProduceHook};
 use crate::panic::catch_panic as catch;
-use crate::report::RoleReport;
+use crate::report::{Clock, RoleReport};
 
 /// A source of items: `None` means it is exhausted.
 ///
@@ -164,14 +164,17 @@ impl<H> ProducerRole<H> {
         let mut kept = Vec::new();
         // Reused for every put: a batch put moves the items out and leaves the allocation.
         let mut items = Vec::with_capacity(chunk);
+        // Busy from here up to each put, blocked in the put, busy again after it: two clock reads
+        // per chunk.
+        let mut clock = Clock::start();
         loop {
-            let started = Instant::now();
             // A panic is caught inside the lock, so the lock is only poisoned by a bug outside
             // this role; the source itself is still whole then.
             let mut source = producer.lock().unwrap_or_else(PoisonError::into_inner);
             // Checked under the source's lock: a producer that failed set `stop` before
             // releasing it, so nobody pulls from a source that just panicked.
             if stop.load(Ordering::Relaxed) {
+                report.busy += clock.lap();
                 return Err(stopped(StopCause::Stopped, Vec::new(), report));
             }
             let mut exhausted = false;
@@ -201,8 +204,7 @@ impl<H> ProducerRole<H> {
                     break;
                 }
             }
-            let putting = Instant::now();
-            report.busy += putting - started;
+            report.busy += clock.lap();
             let pulled = items.len();
             let put = match pulled {
                 0 => Ok(()),
@@ -211,8 +213,7 @@ impl<H> ProducerRole<H> {
                     .map_err(|e| e.map(|item| vec![item])),
                 _ => buffer.put_batch_from(&mut items),
             };
-            let calling = Instant::now();
-            report.blocked += calling - putting;
+            report.blocked += clock.lap();
             if let Err(err) = put {
                 let (cause, unprocessed) = match err {
                     BufferPutError::Closed(items) | BufferPutError::Timeout(items) => {
@@ -232,6 +233,7 @@ impl<H> ProducerRole<H> {
                     let count = report.items + i + 1;
                     if let Err(message) = catch(|| self.hook.call(kept, count, buffer_len)) {
                         report.items += pulled;
+                        report.busy += clock.lap();
                         halt(stop, buffer);
                         let cause = StopCause::Panicked {
                             role: Role::OnProduce,
@@ -243,16 +245,17 @@ impl<H> ProducerRole<H> {
             }
             report.items += pulled;
             if let Some((role, message)) = panicked {
+                report.busy += clock.lap();
                 halt(stop, buffer);
                 let cause = StopCause::Panicked { role, message };
                 return Err(stopped(cause, Vec::new(), report));
             }
             drop(source);
-            report.busy += calling.elapsed();
             if exhausted {
+                report.busy += clock.lap();
                 return Ok(report);
             }
-            report.pace(self.delay);
+            report.pace(self.delay, &mut clock);
         }
     }
 }

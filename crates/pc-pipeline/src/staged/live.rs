@@ -1,7 +1,7 @@
 //! Live figures of each row of a staged run (source, stages, sink): counters its threads add to once per batch, read by reports and the progress hook.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::report::{RowKind, StageReport};
 
@@ -53,28 +53,6 @@ impl Counters {
             .fetch_add(nanos(tally.waited_input), Ordering::Release);
         self.waited_output
             .fetch_add(nanos(tally.waited_output), Ordering::Release);
-    }
-}
-
-/// A clock that splits a thread's time between busy and waiting on either side.
-pub(crate) struct Clock {
-    last: Instant,
-}
-
-impl Clock {
-    pub(crate) fn start() -> Self {
-        Self {
-            last: Instant::now(),
-        }
-    }
-
-    /// The time since the last lap.
-    #[inline]
-    pub(crate) fn lap(&mut self) -> Duration {
-        let now = Instant::now();
-        let lap = now - self.last;
-        self.last = now;
-        lap
     }
 }
 

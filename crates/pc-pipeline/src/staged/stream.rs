@@ -6,12 +6,13 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use pc_buffer::{BoundedBuffer, GetTimeoutError};
+use pc_roles::Clock;
 use pc_roles::catch_panic as catch;
 
 use super::chain::{Launch, ProgressHook};
 use super::control::Control;
 use super::leftovers::{Returns, Unprocessed};
-use super::live::{Clock, Meter, Tally};
+use super::live::{Meter, Tally};
 use super::report::RunReport;
 use crate::err::{BoxError, RunError, StageCause, StageConfigError, StageFailure};
 

@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pc_buffer::BoundedBuffer;
+use pc_roles::Clock;
 use pc_roles::catch_panic as catch;
 
 use super::control::Control;
 use super::leftovers::Returns;
-use super::live::{Clock, Meter, Tally};
+use super::live::{Meter, Tally};
 use crate::builder::FailurePolicy;
 use crate::err::{BoxError, StageCause, StageFailure};
 use crate::reorder::{Release, ReorderWindow, Slot};
