@@ -466,6 +466,7 @@ struct Collect<'a, R, E> {
 }
 
 impl<R, E> Sink<(usize, R), (usize, E)> for Collect<'_, R, E> {
+    #[inline]
     fn accept(&mut self, outcome: Result<(usize, R), (usize, E)>) -> Flow {
         match outcome {
             Ok((index, result)) => {

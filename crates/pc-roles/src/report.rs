@@ -24,6 +24,7 @@ pub struct RoleReport {
 impl RoleReport {
     /// Ends a busy stretch at `clock`, sleeps for `delay` and counts the sleep as paced. Does
     /// nothing if `delay` is zero.
+    #[inline]
     pub(crate) fn pace(&mut self, delay: Duration, clock: &mut Clock) {
         if !delay.is_zero() {
             self.busy += clock.lap();
