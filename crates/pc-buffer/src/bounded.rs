@@ -122,6 +122,12 @@ impl<T> State<T> {
         }
     }
 
+    /// Items taken so far: the number the item now at the front will have when it leaves.
+    #[inline]
+    fn items_got(&self) -> u64 {
+        self.counters.items_put - self.queue.len() as u64
+    }
+
     #[inline]
     fn waiters(&mut self, side: Side) -> &mut Waiters {
         match side {
@@ -450,6 +456,82 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(out, ['a', 'b', 'c']);
     /// ```
     pub fn get_batch_into(&self, out: &mut Vec<T>, max: usize) -> Result<usize, GetError> {
+        self.take_batch(out, max, |_, item| item)
+    }
+
+    /// Like [`get_batch_into`](Self::get_batch_into), and tells each item's number: appends
+    /// `(number, item)` pairs.
+    ///
+    /// Items leave the buffer numbered 0, 1, 2, ... in the order they leave it, whichever
+    /// method takes them, and since the buffer is first in, first out that is also the order
+    /// in which they were put: the `n`-th item put is the item numbered `n`. Consumers that
+    /// share a buffer can put their results back in input order with these numbers, without
+    /// carrying an index through the buffer. The numbers are counted in a `usize`, as
+    /// [`Iterator::enumerate`] counts.
+    ///
+    /// ```
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(8).unwrap();
+    /// buffer.put_batch(vec!['a', 'b', 'c', 'd']).unwrap();
+    /// assert_eq!(buffer.get(), Ok('a')); // number 0
+    /// let mut out = Vec::new();
+    /// assert_eq!(buffer.get_batch_numbered(&mut out, 2), Ok(2));
+    /// assert_eq!(out, [(1, 'b'), (2, 'c')]);
+    /// assert_eq!(buffer.get_numbered(), Ok((3, 'd')));
+    /// ```
+    pub fn get_batch_numbered(
+        &self,
+        out: &mut Vec<(usize, T)>,
+        max: usize,
+    ) -> Result<usize, GetError> {
+        self.take_batch(out, max, |number, item| (number, item))
+    }
+
+    /// Takes the item at the front with its number (see
+    /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
+    pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
+        let (state, _) = self.wait(self.lock(), Side::Get, None);
+        let number = state.items_got() as usize;
+        self.get_locked(state)
+            .map(|item| (number, item))
+            .ok_or(GetError)
+    }
+
+    /// Takes the item at the front with its number (see
+    /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting for one until `deadline` at
+    /// the latest.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use pc_buffer::{BoundedBuffer, GetTimeoutError};
+    ///
+    /// let buffer = BoundedBuffer::new(2).unwrap();
+    /// buffer.put("first").unwrap();
+    /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Ok((0, "first")));
+    /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
+    /// ```
+    pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
+        match self.wait(self.lock(), Side::Get, Some(deadline)) {
+            (_, Wake::TimedOut) => Err(GetTimeoutError::Timeout),
+            (state, Wake::Ready) => {
+                let number = state.items_got() as usize;
+                self.get_locked(state)
+                    .map(|item| (number, item))
+                    .ok_or(GetTimeoutError::Closed)
+            }
+        }
+    }
+
+    /// The batch gets: waits while the buffer is empty, then moves up to `max` items into
+    /// `out`, each through `entry` with its number.
+    #[inline]
+    fn take_batch<E>(
+        &self,
+        out: &mut Vec<E>,
+        max: usize,
+        entry: impl Fn(usize, T) -> E,
+    ) -> Result<usize, GetError> {
         if max == 0 {
             return Ok(0);
         }
@@ -464,7 +546,12 @@ impl<T> BoundedBuffer<T> {
             self.publish(&mut state);
             return Err(GetError);
         }
-        out.extend(state.queue.drain(..n));
+        let first = state.items_got() as usize;
+        out.extend(
+            (first..)
+                .zip(state.queue.drain(..n))
+                .map(|(number, item)| entry(number, item)),
+        );
         self.publish(&mut state);
         let wake = state.putters.signal(n);
         drop(state);
@@ -582,7 +669,7 @@ impl<T> BoundedBuffer<T> {
             producers_waiting: state.putters.waiting(),
             consumers_waiting: state.getters.waiting(),
             items_put: c.items_put,
-            items_got: c.items_put - state.queue.len() as u64,
+            items_got: state.items_got(),
             put_waits: c.put_waits,
             put_wait_time: c.put_wait_time,
             get_waits: c.get_waits,

@@ -96,6 +96,41 @@
 //! assert_eq!(sum, (0..10_000).sum());
 //! ```
 //!
+//! ## Putting results back in order
+//!
+//! Items leave the buffer numbered 0, 1, 2, ... in the order they were put (it is first in,
+//! first out), and [`get_batch_numbered`](BoundedBuffer::get_batch_numbered) and
+//! [`get_numbered`](BoundedBuffer::get_numbered) tell each item's number. Several consumers can
+//! then put their results back in input order without carrying an index through the buffer:
+//!
+//! ```
+//! use pc_buffer::BoundedBuffer;
+//!
+//! let buffer = BoundedBuffer::new(8).unwrap();
+//! let mut squares = vec![0; 1000];
+//! std::thread::scope(|s| {
+//!     let workers: Vec<_> = (0..3)
+//!         .map(|_| {
+//!             s.spawn(|| {
+//!                 let (mut taken, mut done) = (Vec::new(), Vec::new());
+//!                 while buffer.get_batch_numbered(&mut taken, 4).is_ok() {
+//!                     done.extend(taken.drain(..).map(|(n, x): (usize, u64)| (n, x * x)));
+//!                 }
+//!                 done
+//!             })
+//!         })
+//!         .collect();
+//!     (0..1000u64).for_each(|x| buffer.put(x).unwrap());
+//!     buffer.close();
+//!     for worker in workers {
+//!         for (n, square) in worker.join().unwrap() {
+//!             squares[n] = square;
+//!         }
+//!     }
+//! });
+//! assert!(squares.iter().enumerate().all(|(n, &sq)| sq == (n * n) as u64));
+//! ```
+//!
 //! ## Where the time went
 //!
 //! [`stats`](BoundedBuffer::stats) tells how often and how long producers waited on a full

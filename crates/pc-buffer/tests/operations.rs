@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use common::{DropCounter, Opaque};
 use pc_buffer::{
@@ -220,6 +221,45 @@ fn get_batch_respects_max_and_order() {
     assert_eq!(buffer.get_batch_into(&mut out, 100), Ok(6));
     assert_eq!(out, [-1, 4, 5, 6, 7, 8, 9]);
     assert_eq!(buffer.get_batch_into(&mut out, 0), Ok(0));
+}
+
+#[test]
+fn numbered_gets_count_every_item_taken_in_put_order() {
+    let buffer = BoundedBuffer::new(4).unwrap();
+    let mut out = Vec::new();
+    assert_eq!(buffer.get_batch_numbered(&mut out, 0), Ok(0));
+    buffer.put_batch(vec!['a', 'b', 'c']).unwrap();
+    assert_eq!(buffer.try_get(), Ok('a')); // number 0, taken without a number
+    assert_eq!(buffer.get_numbered(), Ok((1, 'b')));
+    buffer.put_batch(vec!['d', 'e', 'f']).unwrap();
+    out.push((99, 'z')); // appended to, not cleared
+    assert_eq!(buffer.get_batch_numbered(&mut out, 3), Ok(3));
+    assert_eq!(out, [(99, 'z'), (2, 'c'), (3, 'd'), (4, 'e')]);
+    assert_eq!(buffer.get(), Ok('f')); // number 5
+    buffer.put('g').unwrap();
+    buffer.close();
+    // Still numbered after close, while draining.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    assert_eq!(buffer.get_numbered_deadline(deadline), Ok((6, 'g')));
+    assert_eq!(buffer.get_numbered(), Err(GetError));
+    assert_eq!(buffer.get_batch_numbered(&mut out, 8), Err(GetError));
+    assert_eq!(
+        buffer.get_numbered_deadline(deadline),
+        Err(GetTimeoutError::Closed)
+    );
+    assert_eq!(buffer.stats().items_got, 7);
+}
+
+#[test]
+fn a_numbered_get_times_out_on_an_empty_buffer_without_using_a_number() {
+    let buffer = BoundedBuffer::new(2).unwrap();
+    let past = Instant::now();
+    assert_eq!(
+        buffer.get_numbered_deadline(past),
+        Err(GetTimeoutError::Timeout)
+    );
+    buffer.put(5_u8).unwrap();
+    assert_eq!(buffer.get_numbered_deadline(past), Ok((0, 5)));
 }
 
 #[test]

@@ -119,3 +119,48 @@ fn many_producers_one_consumer() {
 fn one_producer_many_consumers() {
     run(8, 1, 8, 100_000);
 }
+
+/// One producer puts 0, 1, 2, ... so each item's value is its position in put order; consumers
+/// take with numbered, plain and batch gets mixed. Every numbered item carries its value as its
+/// number, and between them the consumers take every value exactly once.
+#[test]
+fn numbers_follow_put_order_across_consumers() {
+    const ITEMS: usize = 100_000;
+    let buffer = BoundedBuffer::new(16).unwrap();
+    let taken: Vec<Vec<usize>> = thread::scope(|s| {
+        let consumers: Vec<_> = (0..3)
+            .map(|consumer| {
+                let buffer = &buffer;
+                s.spawn(move || {
+                    let mut values = Vec::new();
+                    let mut numbered = Vec::new();
+                    loop {
+                        let more = match consumer {
+                            0 => buffer.get_batch_numbered(&mut numbered, 5).is_ok(),
+                            1 => buffer
+                                .get_numbered()
+                                .map(|pair| numbered.push(pair))
+                                .is_ok(),
+                            _ => buffer.get_batch_into(&mut values, 3).is_ok(),
+                        };
+                        for (number, value) in numbered.drain(..) {
+                            assert_eq!(number, value, "consumer {consumer}");
+                            values.push(value);
+                        }
+                        if !more {
+                            return values;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for value in 0..ITEMS {
+            buffer.put(value).unwrap();
+        }
+        buffer.close();
+        consumers.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let mut all: Vec<usize> = taken.into_iter().flatten().collect();
+    all.sort_unstable();
+    assert!(all.into_iter().eq(0..ITEMS));
+}

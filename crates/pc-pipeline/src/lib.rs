@@ -107,6 +107,7 @@ struct ReadmeSnippets;
 
 mod builder;
 mod err;
+mod numbered;
 mod pipeline;
 mod reorder;
 mod runs;

@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use pc_buffer::BoundedBuffer;
 use pc_roles::{
-    ConsumeHook, Consumer, ConsumerRole, Flow, NoHook, ProduceHook, ProducerRole, Role, RoleError,
-    RoleReport, Sink, StopCause,
+    Buffer, ConsumeHook, Consumer, ConsumerRole, Flow, NoHook, ProduceHook, ProducerRole, Role,
+    RoleError, RoleReport, Sink, StopCause,
 };
 
 use crate::builder::{Config, FailurePolicy, PipelineBuilder};
 use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
+use crate::numbered::Numbered;
 use crate::reorder::{InOrder, Released, ReorderWindow, Slot};
 use crate::runs::IndexedRuns;
 use crate::stats::{Bottleneck, PipelineStats};
@@ -203,7 +204,10 @@ impl<P, C> Pipeline<P, C> {
     {
         let config = &self.config;
         let expected = data.size_hint().0;
-        let buffer = BoundedBuffer::new(config.capacity.get()).expect("the capacity is not zero");
+        // The buffer carries bare items; the roles see them with their input indices.
+        let buffer = Numbered::new(
+            BoundedBuffer::new(config.capacity.get()).expect("the capacity is not zero"),
+        );
         // One consumer sees the buffer's order, which is the input's: no window needed.
         let window = (config.ordered && config.consumers.get() > 1)
             .then(|| ReorderWindow::new(config.capacity.get(), InOrder::with_capacity(expected)));
@@ -289,7 +293,7 @@ impl<P, C> Pipeline<P, C> {
             failures.extend(failed);
         }
         // Whatever is left in the buffer was produced and never taken.
-        tally.unprocessed.extend(buffer.try_iter());
+        tally.unprocessed.extend(buffer.close_and_take_rest());
         failures.sort_unstable_by_key(|&(index, _)| index);
 
         let released = window.map(ReorderWindow::into_released);
