@@ -1,8 +1,8 @@
 //! [`Chain`]: a source and the stages after it, built step by step and then run as a stream, collected, or sent to a sink.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -151,7 +151,7 @@ impl<T: Send + 'static> Chain<T> {
             control.on_stop(Closes::Input, move || {
                 closing.close();
             });
-            let (window, sequence) = if stage.reorders() {
+            let window = if stage.reorders() {
                 let gathered = Vec::new();
                 let out = InOrderOutlet {
                     outlet: outlet.clone(),
@@ -166,9 +166,9 @@ impl<T: Send + 'static> Chain<T> {
                     next.returns
                         .extend(pending.take_pending().into_iter().map(|(_, item)| item));
                 }));
-                (Some(window), Some(Arc::new(Mutex::new(0))))
+                Some(window)
             } else {
-                (None, None)
+                None
             };
             let name: Arc<str> = Arc::from(stage.name.as_str());
             let draining = (Arc::clone(&input), Arc::clone(&returns), stage.name.clone());
@@ -194,7 +194,6 @@ impl<T: Send + 'static> Chain<T> {
                     batch: stage.batch(),
                     work: Arc::clone(&work),
                     input: Arc::clone(&input),
-                    sequence: sequence.clone(),
                     handoff,
                     meter: Arc::clone(&meter),
                     returns: Arc::clone(&returns),

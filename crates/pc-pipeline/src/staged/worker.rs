@@ -1,8 +1,8 @@
 //! The threads of a staged run: the source thread and the stage workers, and how each hands its outputs to the next row.
 
 use std::iter;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pc_buffer::BoundedBuffer;
@@ -197,8 +197,6 @@ pub(crate) struct StageWorker<T, R, W> {
     pub(crate) batch: usize,
     pub(crate) work: Arc<W>,
     pub(crate) input: Arc<BoundedBuffer<(usize, T)>>,
-    /// For an ordered stage with several workers: the number the next item taken gets.
-    pub(crate) sequence: Option<Arc<Mutex<usize>>>,
     pub(crate) handoff: Handoff<R>,
     pub(crate) meter: Arc<Meter>,
     pub(crate) returns: Arc<Returns<T>>,
@@ -207,23 +205,6 @@ pub(crate) struct StageWorker<T, R, W> {
 }
 
 impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
-    /// Takes the next batch; returns the sequence number of its first item, or `None` once the
-    /// input is closed and drained.
-    fn take(&self, batch: &mut Vec<(usize, T)>, max: usize) -> Option<usize> {
-        match &self.sequence {
-            None => self.input.get_batch_into(batch, max).ok().map(|_| 0),
-            Some(sequence) => {
-                // Numbered under a lock held across the take, so numbers follow the buffer's
-                // order: the reorder window's deadlock-freedom rests on it (see `reorder`).
-                let mut next = sequence.lock().unwrap_or_else(PoisonError::into_inner);
-                let taken = self.input.get_batch_into(batch, max).ok()?;
-                let first = *next;
-                *next += taken;
-                Some(first)
-            }
-        }
-    }
-
     pub(crate) fn run(self) {
         let mut clock = Clock::start();
         let mut tally = Tally::default();
@@ -238,18 +219,25 @@ impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
                 stopped = true;
                 break;
             }
-            let Some(mut sequence) = self.take(&mut batch, pacer.size()) else {
+            // Numbered by the buffer as they leave it: an ordered stage's window is keyed by
+            // these numbers, whose order is the buffer's own, which the window's
+            // deadlock-freedom rests on (see `reorder`).
+            if self
+                .input
+                .get_batch_numbered(&mut batch, pacer.size())
+                .is_err()
+            {
                 break;
-            };
+            }
             tally.waited_input += clock.lap();
             let taken = batch.len();
             let mut items = batch.drain(..);
             let mut succeeded = 0;
-            while let Some((index, item)) = items.next() {
+            while let Some((sequence, (index, item))) = items.next() {
                 if self.control.stopped() {
                     // Finish nothing more: hand back this item and the rest of the batch.
-                    self.returns
-                        .extend(iter::once((index, item)).chain(items.by_ref()));
+                    let rest = items.by_ref().map(|(_, indexed)| indexed);
+                    self.returns.extend(iter::once((index, item)).chain(rest));
                     stopped = true;
                     break;
                 }
@@ -273,7 +261,6 @@ impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
                     }
                     self.failed(index, why);
                 }
-                sequence += 1;
             }
             drop(items);
             let busy = clock.lap();
