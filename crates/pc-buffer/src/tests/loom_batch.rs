@@ -94,3 +94,39 @@ fn batch_get_drains_before_reporting_close() {
         assert_consistent(&buffer);
     });
 }
+
+/// Two consumers taking numbered batches and single numbered items while a producer puts 0, 1,
+/// 2 (so each value is its position in put order): in every interleaving each item carries its
+/// value as its number, and the two consumers' numbers are exactly 0, 1, 2 between them. The
+/// pipeline's input indices rest on this.
+#[test]
+fn numbers_follow_put_order_between_consumers() {
+    model(|| {
+        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
+        let batch_taker = {
+            let buffer = buffer.clone();
+            thread::spawn(move || {
+                let mut taken = Vec::new();
+                while buffer.get_batch_numbered(&mut taken, 2).is_ok() {}
+                taken
+            })
+        };
+        let producer = {
+            let buffer = buffer.clone();
+            thread::spawn(move || {
+                buffer.put_batch(vec![0, 1, 2]).unwrap();
+                buffer.close();
+            })
+        };
+        let mut taken = Vec::new();
+        while let Ok(pair) = buffer.get_numbered() {
+            taken.push(pair);
+        }
+        producer.join().unwrap();
+        taken.extend(batch_taker.join().unwrap());
+        assert!(taken.iter().all(|&(number, value)| number == value));
+        taken.sort_unstable();
+        assert_eq!(taken, [(0, 0), (1, 1), (2, 2)]);
+        assert_consistent(&buffer);
+    });
+}
