@@ -546,12 +546,12 @@ impl<T> BoundedBuffer<T> {
             self.publish(&mut state);
             return Err(GetError);
         }
-        let first = state.items_got() as usize;
-        out.extend(
-            (first..)
-                .zip(state.queue.drain(..n))
-                .map(|(number, item)| entry(number, item)),
-        );
+        let mut number = state.items_got() as usize;
+        // Numbered as they are moved; the count is dead code for `get_batch_into`'s `entry`.
+        out.extend(state.queue.drain(..n).map(|item| {
+            number += 1;
+            entry(number - 1, item)
+        }));
         self.publish(&mut state);
         let wake = state.putters.signal(n);
         drop(state);
