@@ -492,10 +492,7 @@ impl<T> BoundedBuffer<T> {
     /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
     pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
         let (state, _) = self.wait(self.lock(), Side::Get, None);
-        let number = state.items_got() as usize;
-        self.get_locked(state)
-            .map(|item| (number, item))
-            .ok_or(GetError)
+        self.get_numbered_locked(state).ok_or(GetError)
     }
 
     /// Takes the item at the front with its number (see
@@ -514,12 +511,9 @@ impl<T> BoundedBuffer<T> {
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
         match self.wait(self.lock(), Side::Get, Some(deadline)) {
             (_, Wake::TimedOut) => Err(GetTimeoutError::Timeout),
-            (state, Wake::Ready) => {
-                let number = state.items_got() as usize;
-                self.get_locked(state)
-                    .map(|item| (number, item))
-                    .ok_or(GetTimeoutError::Closed)
-            }
+            (state, Wake::Ready) => self
+                .get_numbered_locked(state)
+                .ok_or(GetTimeoutError::Closed),
         }
     }
 
@@ -777,6 +771,13 @@ impl<T> BoundedBuffer<T> {
         drop(state);
         self.notify(&self.not_full, wake);
         Some(item)
+    }
+
+    /// [`get_locked`](Self::get_locked), with the number the item leaves with.
+    #[inline]
+    fn get_numbered_locked(&self, state: MutexGuard<'_, State<T>>) -> Option<(usize, T)> {
+        let number = state.items_got() as usize;
+        self.get_locked(state).map(|item| (number, item))
     }
 
     /// Threads counted as waiting on (the put side, the get side); both are zero whenever no

@@ -44,27 +44,27 @@ impl RoleReport {
 /// use std::time::Duration;
 /// use pc_roles::Clock;
 ///
+/// let buffer = pc_roles::BoundedBuffer::new(4).unwrap();
 /// let mut clock = Clock::start();
 /// let (mut busy, mut blocked) = (Duration::ZERO, Duration::ZERO);
-/// for _ in 0..3 {
+/// for i in 0..3 {
+///     let item = i * i; // the work
 ///     busy += clock.lap(); // the time since the last lap ended
+///     buffer.put(item).unwrap();
 ///     blocked += clock.lap();
 /// }
-/// assert!(busy + blocked <= clock.since_start());
+/// println!("busy {busy:?}, blocked {blocked:?}");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
-    started: Instant,
     last: Instant,
 }
 
 impl Clock {
     /// Starts the first lap now.
     pub fn start() -> Self {
-        let now = Instant::now();
         Self {
-            started: now,
-            last: now,
+            last: Instant::now(),
         }
     }
 
@@ -75,10 +75,5 @@ impl Clock {
         let lap = now - self.last;
         self.last = now;
         lap
-    }
-
-    /// The time since [`start`](Self::start), laps or not.
-    pub fn since_start(&self) -> Duration {
-        self.started.elapsed()
     }
 }
