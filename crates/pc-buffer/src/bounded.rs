@@ -2,6 +2,8 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::mem;
+use std::ops::Range;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
@@ -446,6 +448,12 @@ impl<T> BoundedBuffer<T> {
     ///
     /// Returns [`GetError`] only when the buffer is closed and empty.
     ///
+    /// When `out` is empty, holds room for at least the capacity (or 4096 items, if less) and
+    /// the batch takes every item, the buffer and `out` swap allocations instead of moving the
+    /// items one by one while the lock is held: `out` may come back with another allocation,
+    /// of at least the room it had. Reusing one `Vec` for every batch, drained in between,
+    /// gets this every time a consumer keeps up.
+    ///
     /// ```
     /// use pc_buffer::BoundedBuffer;
     ///
@@ -456,11 +464,12 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(out, ['a', 'b', 'c']);
     /// ```
     pub fn get_batch_into(&self, out: &mut Vec<T>, max: usize) -> Result<usize, GetError> {
-        self.take_batch(out, max, |_, item| item)
+        self.get_batch_numbered(out, max)
+            .map(|numbers| numbers.len())
     }
 
-    /// Like [`get_batch_into`](Self::get_batch_into), and tells each item's number: appends
-    /// `(number, item)` pairs.
+    /// Like [`get_batch_into`](Self::get_batch_into), and tells the items' numbers: returns
+    /// the numbers of the items appended, which are consecutive.
     ///
     /// Items leave the buffer numbered 0, 1, 2, ... in the order they leave it, whichever
     /// method takes them, and since the buffer is first in, first out that is also the order
@@ -476,16 +485,55 @@ impl<T> BoundedBuffer<T> {
     /// buffer.put_batch(vec!['a', 'b', 'c', 'd']).unwrap();
     /// assert_eq!(buffer.get(), Ok('a')); // number 0
     /// let mut out = Vec::new();
-    /// assert_eq!(buffer.get_batch_numbered(&mut out, 2), Ok(2));
-    /// assert_eq!(out, [(1, 'b'), (2, 'c')]);
+    /// assert_eq!(buffer.get_batch_numbered(&mut out, 2), Ok(1..3));
+    /// assert_eq!(out, ['b', 'c']);
     /// assert_eq!(buffer.get_numbered(), Ok((3, 'd')));
     /// ```
     pub fn get_batch_numbered(
         &self,
-        out: &mut Vec<(usize, T)>,
+        out: &mut Vec<T>,
         max: usize,
-    ) -> Result<usize, GetError> {
-        self.take_batch(out, max, |number, item| (number, item))
+    ) -> Result<Range<usize>, GetError> {
+        if max == 0 {
+            let next = self.lock().items_got() as usize;
+            return Ok(next..next);
+        }
+        // The queue's own allocation: a batch that takes everything swaps it for `out`'s when
+        // `out` is empty and at least this large, so that later puts still find room without
+        // allocating under the lock.
+        let keep = self.capacity.min(MAX_PREALLOCATED);
+        // Make room in `out` before taking the lock, so that the critical section is the queue
+        // operation alone and not an allocation (a batch never exceeds the capacity).
+        out.reserve(max.min(keep));
+        let (mut state, _) = self.wait(self.lock(), Side::Get, None);
+        let len = state.queue.len();
+        let n = len.min(max);
+        if n == 0 {
+            // `wait` returned Ready on an empty buffer: it is closed. A woken consumer ends
+            // here: its waking bit goes.
+            self.publish(&mut state);
+            return Err(GetError);
+        }
+        let first = state.items_got() as usize;
+        let taken_whole = if n == len && out.is_empty() && out.capacity() >= keep {
+            // Taking everything into an empty `out`: swap the two allocations, so the critical
+            // section moves no item at all, and the cache lines holding them are read by this
+            // thread after the unlock, while producers already fill the other allocation.
+            let empty = VecDeque::from(mem::take(out));
+            Some(mem::replace(&mut state.queue, empty))
+        } else {
+            out.extend(state.queue.drain(..n));
+            None
+        };
+        self.publish(&mut state);
+        let wake = state.putters.signal(n);
+        drop(state);
+        self.notify(&self.not_full, wake);
+        if let Some(taken) = taken_whole {
+            // In place: free when the ring does not wrap, one move of the items when it does.
+            *out = Vec::from(taken);
+        }
+        Ok(first..first + n)
     }
 
     /// Takes the item at the front with its number (see
@@ -515,42 +563,6 @@ impl<T> BoundedBuffer<T> {
                 .get_numbered_locked(state)
                 .ok_or(GetTimeoutError::Closed),
         }
-    }
-
-    /// The batch gets: waits while the buffer is empty, then moves up to `max` items into
-    /// `out`, each through `entry` with its number.
-    #[inline]
-    fn take_batch<E>(
-        &self,
-        out: &mut Vec<E>,
-        max: usize,
-        entry: impl Fn(usize, T) -> E,
-    ) -> Result<usize, GetError> {
-        if max == 0 {
-            return Ok(0);
-        }
-        // Make room in `out` before taking the lock, so that the critical section is the queue
-        // operation alone and not an allocation (a batch never exceeds the capacity).
-        out.reserve(max.min(self.capacity).min(MAX_PREALLOCATED));
-        let (mut state, _) = self.wait(self.lock(), Side::Get, None);
-        let n = state.queue.len().min(max);
-        if n == 0 {
-            // `wait` returned Ready on an empty buffer: it is closed. A woken consumer ends
-            // here: its waking bit goes.
-            self.publish(&mut state);
-            return Err(GetError);
-        }
-        let mut number = state.items_got() as usize;
-        // Numbered as they are moved; the count is dead code for `get_batch_into`'s `entry`.
-        out.extend(state.queue.drain(..n).map(|item| {
-            number += 1;
-            entry(number - 1, item)
-        }));
-        self.publish(&mut state);
-        let wake = state.putters.signal(n);
-        drop(state);
-        self.notify(&self.not_full, wake);
-        Ok(n)
     }
 
     /// Closes the buffer (the original's `mark_complete`): no more items are accepted, and every

@@ -113,8 +113,9 @@
 //!         .map(|_| {
 //!             s.spawn(|| {
 //!                 let (mut taken, mut done) = (Vec::new(), Vec::new());
-//!                 while buffer.get_batch_numbered(&mut taken, 4).is_ok() {
-//!                     done.extend(taken.drain(..).map(|(n, x): (usize, u64)| (n, x * x)));
+//!                 while let Ok(numbers) = buffer.get_batch_numbered(&mut taken, 4) {
+//!                     // The numbers of one batch are consecutive: a range.
+//!                     done.extend(numbers.zip(taken.drain(..)).map(|(n, x): (usize, u64)| (n, x * x)));
 //!                 }
 //!                 done
 //!             })

@@ -224,17 +224,67 @@ fn get_batch_respects_max_and_order() {
 }
 
 #[test]
+fn a_batch_taking_everything_swaps_allocations_and_keeps_order_when_the_ring_wraps() {
+    let buffer = BoundedBuffer::new(4).unwrap();
+    buffer.put_batch(vec![0, 1, 2]).unwrap();
+    assert_eq!((buffer.get(), buffer.get()), (Ok(0), Ok(1)));
+    buffer.put_batch(vec![3, 4, 5]).unwrap(); // the ring now wraps around its end
+    let mut out = Vec::with_capacity(4);
+    let mine = out.as_ptr();
+    assert_eq!(buffer.get_batch_into(&mut out, 4), Ok(4));
+    assert_eq!(out, [2, 3, 4, 5]);
+    assert_ne!(out.as_ptr(), mine, "an empty out taking everything swaps");
+    assert!(out.capacity() >= 4);
+    // The buffer kept room for its whole capacity, and goes on in order.
+    out.clear();
+    for item in 6..10 {
+        assert_eq!(buffer.try_put(item), Ok(()));
+    }
+    assert_eq!(buffer.try_put(10), Err(TryPutError::Full(10)));
+    // Not everything: moved, not swapped; then appended to an `out` holding items.
+    let kept = out.as_ptr();
+    assert_eq!(buffer.get_batch_into(&mut out, 3), Ok(3));
+    assert_eq!(out.as_ptr(), kept);
+    assert_eq!(buffer.get_batch_into(&mut out, 4), Ok(1));
+    assert_eq!(out, [6, 7, 8, 9]);
+    let stats = buffer.stats();
+    assert_eq!((stats.items_got, stats.high_water), (10, 4));
+}
+
+#[test]
+fn swapped_batches_drop_every_item_exactly_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let buffer = BoundedBuffer::new(3).unwrap();
+    let mut out = Vec::new();
+    for round in 0..4 {
+        let items = (0..3)
+            .map(|i| DropCounter::new(3 * round + i, &drops))
+            .collect();
+        buffer.put_batch(items).unwrap();
+        assert_eq!(buffer.get_batch_into(&mut out, 3), Ok(3));
+        let ids: Vec<usize> = out.drain(..).map(|item| item.id).collect();
+        assert_eq!(ids, [3 * round, 3 * round + 1, 3 * round + 2]);
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 12);
+    buffer.put(DropCounter::new(12, &drops)).unwrap();
+    drop(buffer);
+    drop(out);
+    assert_eq!(drops.load(Ordering::SeqCst), 13);
+}
+
+#[test]
 fn numbered_gets_count_every_item_taken_in_put_order() {
     let buffer = BoundedBuffer::new(4).unwrap();
     let mut out = Vec::new();
-    assert_eq!(buffer.get_batch_numbered(&mut out, 0), Ok(0));
+    assert_eq!(buffer.get_batch_numbered(&mut out, 0), Ok(0..0));
     buffer.put_batch(vec!['a', 'b', 'c']).unwrap();
     assert_eq!(buffer.try_get(), Ok('a')); // number 0, taken without a number
     assert_eq!(buffer.get_numbered(), Ok((1, 'b')));
     buffer.put_batch(vec!['d', 'e', 'f']).unwrap();
-    out.push((99, 'z')); // appended to, not cleared
-    assert_eq!(buffer.get_batch_numbered(&mut out, 3), Ok(3));
-    assert_eq!(out, [(99, 'z'), (2, 'c'), (3, 'd'), (4, 'e')]);
+    assert_eq!(buffer.get_batch_numbered(&mut out, 0), Ok(2..2)); // the next number
+    out.push('z'); // appended to, not cleared
+    assert_eq!(buffer.get_batch_numbered(&mut out, 3), Ok(2..5));
+    assert_eq!(out, ['z', 'c', 'd', 'e']);
     assert_eq!(buffer.get(), Ok('f')); // number 5
     buffer.put('g').unwrap();
     buffer.close();

@@ -133,10 +133,13 @@ fn numbers_follow_put_order_across_consumers() {
                 let buffer = &buffer;
                 s.spawn(move || {
                     let mut values = Vec::new();
-                    let mut numbered = Vec::new();
+                    let (mut numbered, mut batch) = (Vec::new(), Vec::new());
                     loop {
                         let more = match consumer {
-                            0 => buffer.get_batch_numbered(&mut numbered, 5).is_ok(),
+                            0 => buffer
+                                .get_batch_numbered(&mut batch, 5)
+                                .map(|numbers| numbered.extend(numbers.zip(batch.drain(..))))
+                                .is_ok(),
                             1 => buffer
                                 .get_numbered()
                                 .map(|pair| numbered.push(pair))

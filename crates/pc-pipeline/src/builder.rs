@@ -46,12 +46,17 @@ impl Config {
     };
 
     /// Items a consumer takes per buffer operation: enough to take the lock rarely, few enough
-    /// that the consumers share what the buffer holds.
+    /// that the consumers share what the buffer holds. A lone consumer shares with nobody: it
+    /// takes all the buffer holds (up to 4096 items), so that the buffer swaps allocations
+    /// with it instead of moving items under the lock, and the producer refills an empty
+    /// buffer in whole chunks while the consumer works. Measured at capacity 1024: about 1.3x
+    /// the throughput of batches of 256.
     pub(crate) fn consumer_batch(&self) -> usize {
-        self.batch.map_or_else(
-            || (self.capacity.get() / self.consumers.get()).clamp(1, 256),
-            NonZeroUsize::get,
-        )
+        let share = match self.consumers.get() {
+            1 => self.capacity.get().min(4096),
+            consumers => (self.capacity.get() / consumers).clamp(1, 256),
+        };
+        self.batch.map_or(share, NonZeroUsize::get)
     }
 
     /// Items a producer puts per buffer operation: as many as the buffer holds (up to 256).
@@ -164,8 +169,9 @@ impl<P, C> PipelineBuilder<P, C> {
     }
 
     /// How many items producers put and consumers take per buffer operation. By default
-    /// producers put the capacity and consumers take their share of it, up to 256; a
-    /// role with a delay always moves one item at a time.
+    /// producers put the capacity (up to 256), a lone consumer takes all the buffer holds
+    /// (up to 4096) and several consumers take their share of it (up to 256); a role with a
+    /// delay always moves one item at a time.
     pub fn batch(mut self, batch: usize) -> Self {
         self.batch = Some(batch);
         self

@@ -1,4 +1,4 @@
-//! [`Numbered`]: a pipeline's buffer as the roles see it, holding `(input index, item)` pairs, while it carries the bare items and numbers them on the way out.
+//! [`Numbered`]: a pipeline's buffer as the roles see it, holding `(input index, item)` pairs, while it carries the bare items and numbers them on the way out; [`Taker`]: one consumer's view of it, bare items with their numbers kept aside.
 //!
 //! A pipeline needs every item's input index (to restore input order, to name a failed item, to
 //! hand back what was not processed), but the buffer does not need to carry it. Producers pull
@@ -11,8 +11,17 @@
 //! Carrying `u64` results, the index doubled the bytes that cross between the producer's and
 //! the consumer's cores on every hand-over, which is what a buffer operation costs at these
 //! speeds.
+//!
+//! Consumers do not pair items with their numbers at all: each takes bare items through its own
+//! [`Taker`], which keeps the numbers of the batch it took last (a range, since a batch's
+//! numbers are consecutive). Its sink reads an item's index from there as the outcomes arrive,
+//! in the order taken, and the items a consumer hands back when it stops are the last ones of
+//! its batch. Taking bare items lets a batch that empties the buffer swap allocations with it
+//! instead of moving every item under the lock (see [`BoundedBuffer::get_batch_into`]).
 
+use std::cell::Cell;
 use std::convert::Infallible;
+use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -44,14 +53,118 @@ impl<T> Numbered<T> {
     /// Closes the buffer and takes what is left in it, with the input indices.
     pub(crate) fn close_and_take_rest(&self) -> Vec<(usize, T)> {
         self.buffer.close();
-        let mut rest = Vec::new();
+        let (mut rest, mut items) = (Vec::new(), Vec::new());
         // Closed: each call returns at once, with items or, once drained, with an error.
-        while self
-            .buffer
-            .get_batch_numbered(&mut rest, usize::MAX)
-            .is_ok()
-        {}
+        while let Ok(numbers) = self.buffer.get_batch_numbered(&mut items, usize::MAX) {
+            rest.extend(numbers.zip(items.drain(..)));
+        }
         rest
+    }
+}
+
+/// One consumer's view of a pipeline's [`Numbered`] buffer: it takes bare items and keeps the
+/// numbers (input indices) of the items it took last. Only a consumer uses it, on its own
+/// thread; a put through it would go in unnumbered, so it has none.
+pub(crate) struct Taker<'a, T> {
+    buffer: &'a BoundedBuffer<T>,
+    /// The numbers of the items taken last that the sink has not been given yet.
+    pending: Cell<Range<usize>>,
+    /// Where the numbers of the items taken last end.
+    end: Cell<usize>,
+}
+
+impl<'a, T> Taker<'a, T> {
+    pub(crate) fn new(numbered: &'a Numbered<T>) -> Self {
+        Self {
+            buffer: &numbered.buffer,
+            pending: Cell::new(0..0),
+            end: Cell::new(0),
+        }
+    }
+
+    /// The input index of the next outcome the sink receives. A consumer hands the sink one
+    /// outcome per item, in the order it took them, except for an item whose work panicked,
+    /// after which it hands on nothing more.
+    #[inline]
+    pub(crate) fn next_index(&self) -> usize {
+        let mut pending = self.pending.take();
+        let index = pending.next();
+        self.pending.set(pending);
+        debug_assert!(index.is_some(), "more outcomes than items taken");
+        index.unwrap_or_default()
+    }
+
+    /// The input indices of the last `count` items taken: a consumer that stops hands back
+    /// the items it took and did not process, which are the end of its last batch.
+    pub(crate) fn last_taken(&self, count: usize) -> Range<usize> {
+        let end = self.end.get();
+        end - count..end
+    }
+
+    fn taken(&self, numbers: Range<usize>) {
+        self.end.set(numbers.end);
+        self.pending.set(numbers);
+    }
+}
+
+impl<T> Buffer<T> for Taker<'_, T> {
+    type TransportError = Infallible;
+
+    fn put(&self, item: T) -> Result<(), BufferPutError<T, Infallible>> {
+        Err(BufferPutError::Closed(item))
+    }
+
+    fn put_timeout(&self, item: T, _: Duration) -> Result<(), BufferPutError<T, Infallible>> {
+        Err(BufferPutError::Closed(item))
+    }
+
+    fn get(&self) -> Result<T, BufferGetError<Infallible>> {
+        let (number, item) = self.buffer.get_numbered()?;
+        self.taken(number..number + 1);
+        Ok(item)
+    }
+
+    fn get_timeout(&self, timeout: Duration) -> Result<T, BufferGetError<Infallible>> {
+        let (number, item) = match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.buffer.get_numbered_deadline(deadline)?,
+            // A deadline beyond what the clock can say: no deadline.
+            None => self.buffer.get_numbered()?,
+        };
+        self.taken(number..number + 1);
+        Ok(item)
+    }
+
+    #[inline]
+    fn get_batch_into(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+    ) -> Result<usize, BufferGetError<Infallible>> {
+        let numbers = self.buffer.get_batch_numbered(out, max)?;
+        let count = numbers.len();
+        self.taken(numbers);
+        Ok(count)
+    }
+
+    fn close(&self) -> Result<(), Infallible> {
+        self.buffer.close();
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.buffer.is_closed()
+    }
+
+    fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    fn stats(&self) -> BufferStats {
+        self.buffer.stats()
     }
 }
 
@@ -117,7 +230,13 @@ impl<T> Buffer<(usize, T)> for Numbered<T> {
         out: &mut Vec<(usize, T)>,
         max: usize,
     ) -> Result<usize, BufferGetError<Infallible>> {
-        self.buffer.get_batch_numbered(out, max).map_err(Into::into)
+        // Not the pipeline's path (its consumers take through a `Taker`), so a scratch `Vec`
+        // per call is fine.
+        let mut items = Vec::new();
+        let numbers = self.buffer.get_batch_numbered(&mut items, max)?;
+        let count = numbers.len();
+        out.extend(numbers.zip(items));
+        Ok(count)
     }
 
     fn close(&self) -> Result<(), Infallible> {
@@ -146,7 +265,32 @@ impl<T> Buffer<(usize, T)> for Numbered<T> {
 mod tests {
     use pc_buffer::{BoundedBuffer, Buffer, BufferPutError};
 
-    use super::Numbered;
+    use super::{Numbered, Taker};
+
+    #[test]
+    fn a_taker_tells_the_index_of_each_outcome_and_of_what_it_hands_back() {
+        let buffer = Numbered::new(BoundedBuffer::new(8).unwrap());
+        buffer
+            .put_batch((0..6).map(|i| (i, 10 * i)).collect())
+            .unwrap();
+        let taker = Taker::new(&buffer);
+        assert!(taker.put(99).is_err()); // refused: it would go in unnumbered
+        assert_eq!(taker.get().ok(), Some(0));
+        assert_eq!(taker.next_index(), 0);
+        let mut batch = Vec::new();
+        assert_eq!(taker.get_batch_into(&mut batch, 4).ok(), Some(4));
+        assert_eq!(batch, [10, 20, 30, 40]);
+        // Outcomes for the first two; the consumer stops and hands back the other two.
+        assert_eq!((taker.next_index(), taker.next_index()), (1, 2));
+        assert_eq!(taker.last_taken(2), 3..5);
+        let waited = taker.get_timeout(std::time::Duration::MAX);
+        assert_eq!(waited.ok(), Some(50));
+        assert_eq!(taker.next_index(), 5);
+        assert_eq!(taker.last_taken(1), 5..6);
+        buffer.close();
+        assert!(taker.get_batch_into(&mut batch, 4).unwrap_err().is_closed());
+        assert_eq!(buffer.stats().items_got, 6);
+    }
 
     #[test]
     fn indices_come_back_from_the_order_of_puts() {
@@ -157,9 +301,9 @@ mod tests {
             .unwrap();
         buffer.put_batch(vec![(4, 'e')]).unwrap();
         assert_eq!(buffer.get().ok(), Some((0, 'a')));
-        let mut out = Vec::new();
+        let mut out = vec![(9, 'z')];
         assert_eq!(buffer.get_batch_into(&mut out, 2).ok(), Some(2));
-        assert_eq!(out, [(1, 'b'), (2, 'c')]);
+        assert_eq!(out, [(9, 'z'), (1, 'b'), (2, 'c')]);
         let waited = buffer.get_timeout(std::time::Duration::MAX);
         assert_eq!(waited.ok(), Some((3, 'd')));
         assert_eq!(buffer.close_and_take_rest(), [(4, 'e')]);

@@ -9,13 +9,13 @@ use std::time::Instant;
 
 use pc_buffer::BoundedBuffer;
 use pc_roles::{
-    Buffer, ConsumeHook, Consumer, ConsumerRole, Flow, NoHook, ProduceHook, ProducerRole, Role,
-    RoleError, RoleReport, Sink, StopCause,
+    Buffer, ConsumeHook, ConsumerRole, Flow, NoHook, ProduceHook, ProducerRole, Role, RoleError,
+    RoleReport, Sink, StopCause,
 };
 
 use crate::builder::{Config, FailurePolicy, PipelineBuilder};
 use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
-use crate::numbered::Numbered;
+use crate::numbered::{Numbered, Taker};
 use crate::reorder::{InOrder, Released, ReorderWindow, Slot};
 use crate::runs::IndexedRuns;
 use crate::stats::{Bottleneck, PipelineStats};
@@ -258,17 +258,25 @@ impl<P, C> Pipeline<P, C> {
                         if window.is_none() && config.consumers.get() == 1 {
                             results.reserve(expected);
                         }
+                        let taker = Taker::new(buffer);
                         let sink = Collect {
+                            taker: &taker,
                             window: window.as_ref(),
                             fail_fast,
                             results: &mut results,
                             failures: &mut failures,
                             batch: Vec::new(),
                         };
-                        let run = role.run_until(Indexed(work), buffer, stop, sink);
-                        if run.is_err() {
+                        let run = role.run_until(work, &taker, stop, sink).map_err(|err| {
                             stop_waiting(window.as_ref());
-                        }
+                            // What a consumer hands back ends its last batch.
+                            let indices = taker.last_taken(err.unprocessed.len());
+                            RoleError {
+                                cause: err.cause,
+                                unprocessed: indices.zip(err.unprocessed).collect(),
+                                report: err.report,
+                            }
+                        });
                         (run, results, failures)
                     })
                 })
@@ -459,8 +467,10 @@ impl<T> Tally<T> {
 }
 
 /// A consumer's sink: keeps results (or hands them to the reorder window after each batch) and
-/// failures, and stops at the first failure under fail-fast.
-struct Collect<'a, R, E> {
+/// failures, and stops at the first failure under fail-fast. Each outcome's input index comes
+/// from the consumer's [`Taker`].
+struct Collect<'a, T, R, E> {
+    taker: &'a Taker<'a, T>,
     window: Option<&'a ReorderWindow<R, InOrder<R>>>,
     fail_fast: bool,
     results: &'a mut IndexedRuns<R>,
@@ -469,18 +479,19 @@ struct Collect<'a, R, E> {
     batch: Vec<(usize, Slot<R>)>,
 }
 
-impl<R, E> Sink<(usize, R), (usize, E)> for Collect<'_, R, E> {
+impl<T, R, E> Sink<R, E> for Collect<'_, T, R, E> {
     #[inline]
-    fn accept(&mut self, outcome: Result<(usize, R), (usize, E)>) -> Flow {
+    fn accept(&mut self, outcome: Result<R, E>) -> Flow {
+        let index = self.taker.next_index();
         match outcome {
-            Ok((index, result)) => {
+            Ok(result) => {
                 match self.window {
                     Some(_) => self.batch.push((index, Slot::Done(result))),
                     None => self.results.push(index, result),
                 }
                 Flow::Continue
             }
-            Err((index, error)) => {
+            Err(error) => {
                 if self.window.is_some() {
                     self.batch.push((index, Slot::Failed));
                 }
@@ -497,22 +508,6 @@ impl<R, E> Sink<(usize, R), (usize, E)> for Collect<'_, R, E> {
     fn flush(&mut self) {
         if let Some(window) = self.window {
             window.deposit(&mut self.batch);
-        }
-    }
-}
-
-/// The user's work applied to indexed items, keeping the index with the outcome.
-struct Indexed<'a, W>(&'a W);
-
-impl<T, R, E, W: Fn(T) -> Result<R, E>> Consumer<(usize, T)> for Indexed<'_, W> {
-    type Output = (usize, R);
-    type Error = (usize, E);
-
-    #[inline]
-    fn consume(&mut self, (index, item): (usize, T)) -> Result<(usize, R), (usize, E)> {
-        match (self.0)(item) {
-            Ok(result) => Ok((index, result)),
-            Err(error) => Err((index, error)),
         }
     }
 }
@@ -561,10 +556,10 @@ impl<C> Clone for Counted<'_, C> {
     }
 }
 
-impl<R, C: ConsumeHook<R>> ConsumeHook<(usize, R)> for Counted<'_, C> {
+impl<R, C: ConsumeHook<R>> ConsumeHook<R> for Counted<'_, C> {
     const ACTIVE: bool = C::ACTIVE;
 
-    fn call(&mut self, (_, result): &(usize, R), _: usize, buffer_len: usize) {
+    fn call(&mut self, result: &R, _: usize, buffer_len: usize) {
         let mut hook = lock(self.hook);
         // Counted under the callback's lock, so the counts reach the callback in order.
         let count = self.count.fetch_add(1, Ordering::Relaxed) + 1;

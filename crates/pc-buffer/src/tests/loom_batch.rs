@@ -25,7 +25,9 @@ fn batch_put_against_single_get() {
 
 /// Single puts from two producers against one batch get: the buffer starts full, so both
 /// producers may block; one batch get then frees both slots and must wake both producers, since
-/// nothing else will (the consumer joins them before taking anything more).
+/// nothing else will (the consumer joins them before taking anything more). The batch takes
+/// everything into an empty `Vec`, so the buffer swaps allocations with it, and the producers
+/// then put into the allocation the consumer brought.
 #[test]
 fn one_batch_get_wakes_every_producer_it_made_room_for() {
     model(|| {
@@ -106,8 +108,10 @@ fn numbers_follow_put_order_between_consumers() {
         let batch_taker = {
             let buffer = buffer.clone();
             thread::spawn(move || {
-                let mut taken = Vec::new();
-                while buffer.get_batch_numbered(&mut taken, 2).is_ok() {}
+                let (mut taken, mut batch) = (Vec::new(), Vec::new());
+                while let Ok(numbers) = buffer.get_batch_numbered(&mut batch, 2) {
+                    taken.extend(numbers.zip(batch.drain(..)));
+                }
                 taken
             })
         };

@@ -222,16 +222,12 @@ impl<T, R, W: Fn(T) -> Result<R, BoxError>> StageWorker<T, R, W> {
             // Numbered by the buffer as they leave it: an ordered stage's window is keyed by
             // these numbers, whose order is the buffer's own, which the window's
             // deadlock-freedom rests on (see `reorder`).
-            if self
-                .input
-                .get_batch_numbered(&mut batch, pacer.size())
-                .is_err()
-            {
+            let Ok(numbers) = self.input.get_batch_numbered(&mut batch, pacer.size()) else {
                 break;
-            }
+            };
             tally.waited_input += clock.lap();
             let taken = batch.len();
-            let mut items = batch.drain(..);
+            let mut items = numbers.zip(batch.drain(..));
             let mut succeeded = 0;
             while let Some((sequence, (index, item))) = items.next() {
                 if self.control.stopped() {
