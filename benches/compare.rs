@@ -9,6 +9,12 @@
 //! one right after the other, in an order that rotates, and each one's ratio to crossbeam is
 //! taken against crossbeam's measurement of the same repetition: the noise of a shared machine
 //! hits both sides of a ratio alike. The table shows medians over repetitions.
+//!
+//! Every run checks the count and sum of what arrived. Queue consumers tally as they take, so
+//! that is part of the timed work; the pipeline rows (ours and the hand-written crossbeam pair)
+//! check the output `Vec` after the clock stops, since the check is a pass over 80 MB that
+//! neither `process` nor the pair performs. Before each table the runner measures how long a
+//! write on one core takes to be seen on another, which bounds what a small buffer can do.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -17,6 +23,7 @@
 mod peers;
 
 use std::env;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,7 +37,9 @@ const PYTHON: [(usize, f64); 3] = [(1, 0.04), (16, 0.57), (1024, 0.83)];
 
 /// Moves `n` items through a queue of the given capacity in one way and returns the checked
 /// tally, or `None` if the implementation cannot run this cell.
-type Run = Box<dyn Fn(usize, usize) -> Option<Tally>>;
+/// Runs `items` through an implementation at `capacity`, checks what arrived, and returns how
+/// long the work took, checks excluded; `None` if the implementation cannot run this cell.
+type Run = Box<dyn Fn(usize, usize) -> Option<Duration>>;
 
 /// One row of the table: a name and, per implementation, how to run it.
 struct Cell {
@@ -65,27 +74,38 @@ fn queue_cells() -> Vec<Cell> {
 }
 
 /// `workload` through `api` on queue `Q`, named after `Q`.
+/// The consumers count and sum what they take as they go, so their checks are part of the run.
 fn run<Q: Queue>(workload: Workload, api: Api) -> (&'static str, Run) {
-    (Q::NAME, Box::new(move |c, n| workload.run::<Q>(api, c, n)))
+    let run = move |c, n| {
+        let started = Instant::now();
+        workload.run::<Q>(api, c, n)?;
+        Some(started.elapsed())
+    };
+    (Q::NAME, Box::new(run))
 }
 
-/// `Pipeline::process` of `n` `u64`s with identity work, unordered, checked.
-fn pipeline<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Tally> {
+/// `Pipeline::process` of `n` `u64`s with identity work, unordered; the output is checked
+/// after the clock stops.
+fn pipeline<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Duration> {
     let mut pipeline = Pipeline::builder()
         .capacity(capacity)
         .consumers(CONSUMERS)
         .ordered(false)
         .build()
         .expect("a valid configuration");
+    let started = Instant::now();
     let out = pipeline
         .process(0..n as u64, |x| x)
         .expect("identity work cannot fail");
-    Some(tally_of(&out).check(1, n))
+    let elapsed = started.elapsed();
+    tally_of(&out).check(1, n);
+    Some(elapsed)
 }
 
 /// The same job written by hand over crossbeam-channel: one producer thread, `CONSUMERS`
 /// threads each collecting into a `Vec`, the `Vec`s concatenated.
-fn crossbeam_pair<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Tally> {
+fn crossbeam_pair<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Duration> {
+    let started = Instant::now();
     let (tx, rx) = crossbeam_channel::bounded(capacity);
     let out: Vec<u64> = thread::scope(|s| {
         let consumers: Vec<_> = (0..CONSUMERS)
@@ -100,7 +120,9 @@ fn crossbeam_pair<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<T
             .flat_map(|c| c.join().expect("consumer panicked"))
             .collect()
     });
-    Some(tally_of(&out).check(1, n))
+    let elapsed = started.elapsed();
+    tally_of(&out).check(1, n);
+    Some(elapsed)
 }
 
 fn tally_of(out: &[u64]) -> Tally {
@@ -136,17 +158,16 @@ fn pipeline_cells() -> Vec<Cell> {
         .collect()
 }
 
-/// Runs `run` again and again for at least `budget`; millions of items per second, or `None`
-/// if the implementation cannot run this cell.
+/// Runs `run` again and again for at least `budget`; millions of items per second over the
+/// time the runs report (checks excluded), or `None` if the implementation cannot run this cell.
 fn measure(run: &Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
     let started = Instant::now();
-    let mut moved = 0;
+    let (mut moved, mut worked) = (0, Duration::ZERO);
     loop {
-        run(capacity, items)?;
+        worked += run(capacity, items)?;
         moved += items;
-        let elapsed = started.elapsed();
-        if elapsed >= budget {
-            return Some(moved as f64 / elapsed.as_secs_f64() / 1e6);
+        if started.elapsed() >= budget {
+            return Some(moved as f64 / worked.as_secs_f64() / 1e6);
         }
     }
 }
@@ -201,6 +222,33 @@ fn run_cell(cell: &Cell, reps: usize, budget: Duration) -> Vec<Option<(f64, f64)
         .collect()
 }
 
+/// How long a write on one core takes to be seen on another, in nanoseconds: two threads pass
+/// a counter back and forth through one atomic, each waiting for its turn. Any buffer pays this
+/// at least once each way per hand-over (the lock's line, then the items' lines), so it bounds
+/// what a small buffer can carry between two threads on this machine.
+fn cross_core_latency_ns() -> f64 {
+    const ROUNDS: u64 = 200_000;
+    let one = || {
+        let turn = AtomicU64::new(0);
+        let started = Instant::now();
+        thread::scope(|s| {
+            // Even turns are this thread's, odd turns the other's.
+            let pass = |first: u64| {
+                for mine in (first..2 * ROUNDS).step_by(2) {
+                    while turn.load(Ordering::Acquire) != mine {
+                        std::hint::spin_loop();
+                    }
+                    turn.store(mine + 1, Ordering::Release);
+                }
+            };
+            s.spawn(move || pass(1));
+            pass(0);
+        });
+        started.elapsed().as_nanos() as f64 / (2 * ROUNDS) as f64
+    };
+    median((0..5).map(|_| one()).collect()).expect("five measurements")
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; this runner takes no arguments.
     let reps = env_or("PC_REPS", 5) as usize;
@@ -212,6 +260,10 @@ fn main() {
         budget.as_millis()
     );
     println!("# M items/s (median) and, in parentheses, the median ratio to crossbeam-channel");
+    println!(
+        "# cross-core hand-off: {:.0} ns one way (median of 5 ping-pongs over one atomic)",
+        cross_core_latency_ns()
+    );
 
     let mut pc_ratios = Vec::new();
     for (title, cells) in [("queues", queue_cells()), ("pipeline", pipeline_cells())] {
