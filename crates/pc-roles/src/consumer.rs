@@ -196,6 +196,7 @@ impl<H> ConsumerRole<H> {
     /// # Errors
     ///
     /// A [`RoleError`] carrying the items taken from the buffer but not processed, in buffer
+    /// order: always the last items of the last batch taken, since a batch is processed in
     /// order. An item whose work panicked is not among them: it counts as processed (and failed).
     pub fn run_until<T, C, B, S>(
         &mut self,
