@@ -1,4 +1,4 @@
-//! How long a thread that cannot go on waits without the lock before it parks: spins measured in time, yields, and more yields while the thread it waits for is waking up.
+//! How long a thread that cannot go on waits without the lock before it parks: spins, yields, and more yields while the thread it waits for is waking up.
 //!
 //! A hand-off between running threads should cost no sleep and no wake-up: the other side usually
 //! acts within microseconds. Parking is right when threads outnumber cores, since it frees a core
@@ -7,108 +7,9 @@
 //! whether to proceed, which is always decided again under the lock.
 
 #[cfg(not(all(test, loom)))]
-use std::cell::Cell;
-#[cfg(not(all(test, loom)))]
-use std::hint::spin_loop;
-#[cfg(not(all(test, loom)))]
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-#[cfg(not(all(test, loom)))]
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::sync::Backoff;
-
-/// How long one pause (`spin_loop`) took on the machine the spin counts here and in
-/// crossbeam's `Backoff` were tuned on. What a pause costs differs about sixfold between x86
-/// generations (Skylake made it about 140 cycles, from about 10): counted in pauses, the same
-/// backoff waited 0.4 µs on one machine and 0.07 µs on the next, short enough that threads
-/// parked where they should have waited, and a wake-up costs tens of microseconds.
-#[cfg(not(all(test, loom)))]
-const REFERENCE_PAUSE: Duration = Duration::from_nanos(25);
-
-/// How many pauses make one reference pause on this machine; 0 until measured.
-#[cfg(not(all(test, loom)))]
-static PAUSES_PER_REFERENCE: AtomicU32 = AtomicU32::new(0);
-
-/// How many pauses make one [`REFERENCE_PAUSE`] here, measured once per process (a few
-/// microseconds): the fastest of a few rounds, since a round the scheduler interrupted only
-/// reads slower. Between 1 and 16, so a machine where a pause is slower than the reference
-/// waits as crossbeam's backoff would.
-#[cfg(not(all(test, loom)))]
-fn pauses_per_reference() -> u32 {
-    let known = PAUSES_PER_REFERENCE.load(Ordering::Relaxed);
-    if known != 0 {
-        return known;
-    }
-    const PAUSES: u32 = 64;
-    let fastest = (0..4)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..PAUSES {
-                spin_loop();
-            }
-            started.elapsed()
-        })
-        .min()
-        .unwrap_or(REFERENCE_PAUSE * PAUSES);
-    let per_reference = (REFERENCE_PAUSE * PAUSES).as_nanos() / fastest.as_nanos().max(1);
-    let per_reference = per_reference.clamp(1, 16) as u32;
-    // Threads that measure at once store about the same value; any of them will do.
-    PAUSES_PER_REFERENCE.store(per_reference, Ordering::Relaxed);
-    per_reference
-}
-
-/// crossbeam-utils' `Backoff` (spins of 1, 2, 4, ... 64 pauses, then yields, done after 10
-/// steps), with each pause as long as a [`REFERENCE_PAUSE`] on any machine.
-#[cfg(not(all(test, loom)))]
-pub(crate) struct TimedBackoff {
-    step: Cell<u32>,
-    pauses_per_reference: u32,
-}
-
-#[cfg(not(all(test, loom)))]
-impl TimedBackoff {
-    const SPIN_LIMIT: u32 = 6;
-    const YIELD_LIMIT: u32 = 10;
-
-    pub(crate) fn new() -> Self {
-        Self {
-            step: Cell::new(0),
-            pauses_per_reference: pauses_per_reference(),
-        }
-    }
-
-    fn pause(&self) {
-        let pauses = (1 << self.step.get().min(Self::SPIN_LIMIT)) * self.pauses_per_reference;
-        for _ in 0..pauses {
-            spin_loop();
-        }
-    }
-
-    /// Spins, a little longer each time up to a limit.
-    pub(crate) fn spin(&self) {
-        self.pause();
-        if self.step.get() <= Self::SPIN_LIMIT {
-            self.step.set(self.step.get() + 1);
-        }
-    }
-
-    /// Spins, a little longer each time, then yields.
-    pub(crate) fn snooze(&self) {
-        if self.step.get() <= Self::SPIN_LIMIT {
-            self.pause();
-        } else {
-            std::thread::yield_now();
-        }
-        if self.step.get() <= Self::YIELD_LIMIT {
-            self.step.set(self.step.get() + 1);
-        }
-    }
-
-    /// Whether it is time to park.
-    pub(crate) fn is_completed(&self) -> bool {
-        self.step.get() > Self::YIELD_LIMIT
-    }
-}
 
 /// How many growing spins (1, 2, 4, 8 pauses) a thread that waits alone makes before yielding.
 #[cfg(not(all(test, loom)))]
@@ -222,34 +123,5 @@ pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
                 (false, true) => std::thread::yield_now(),
             }
         }
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::{TimedBackoff, pauses_per_reference};
-
-    #[test]
-    fn the_pause_scale_is_measured_once_and_stays_in_bounds() {
-        let first = pauses_per_reference();
-        assert!((1..=16).contains(&first), "{first}");
-        assert_eq!(pauses_per_reference(), first);
-        assert_eq!(TimedBackoff::new().pauses_per_reference, first);
-    }
-
-    #[test]
-    fn a_timed_backoff_has_crossbeams_steps() {
-        // Spinning alone never says "park"; snoozing does after seven spins and four yields.
-        let spinning = TimedBackoff::new();
-        for _ in 0..20 {
-            spinning.spin();
-        }
-        assert!(!spinning.is_completed());
-        let snoozing = TimedBackoff::new();
-        for _ in 0..=TimedBackoff::YIELD_LIMIT {
-            assert!(!snoozing.is_completed());
-            snoozing.snooze();
-        }
-        assert!(snoozing.is_completed());
     }
 }

@@ -17,9 +17,9 @@ pub(crate) use loom::sync::atomic::AtomicUsize;
 pub(crate) use std::sync::atomic::AtomicUsize;
 
 /// How a thread waits a little before it parks: crossbeam's `Backoff` (a few spins, then a few
-/// `yield_now`s) with std, its spins measured in time rather than in pauses.
+/// `yield_now`s) with std.
 #[cfg(not(all(test, loom)))]
-pub(crate) use crate::backoff::TimedBackoff as Backoff;
+pub(crate) use crossbeam_utils::Backoff;
 
 /// Under loom, a backoff of a single yield: loom explores what happens while the thread is
 /// away instead of spinning through it, and a stale hint is one of the interleavings.
