@@ -66,19 +66,17 @@ impl<T> Numbered<T> {
 /// numbers (input indices) of the items it took last. Only a consumer uses it, on its own
 /// thread; a put through it would go in unnumbered, so it has none.
 pub(crate) struct Taker<'a, T> {
-    buffer: &'a BoundedBuffer<T>,
-    /// The numbers of the items taken last that the sink has not been given yet.
+    numbered: &'a Numbered<T>,
+    /// The numbers of the items taken last that the sink has not been given yet; it ends where
+    /// the numbers of the items taken last end.
     pending: Cell<Range<usize>>,
-    /// Where the numbers of the items taken last end.
-    end: Cell<usize>,
 }
 
 impl<'a, T> Taker<'a, T> {
     pub(crate) fn new(numbered: &'a Numbered<T>) -> Self {
         Self {
-            buffer: &numbered.buffer,
+            numbered,
             pending: Cell::new(0..0),
-            end: Cell::new(0),
         }
     }
 
@@ -97,13 +95,16 @@ impl<'a, T> Taker<'a, T> {
     /// The input indices of the last `count` items taken: a consumer that stops hands back
     /// the items it took and did not process, which are the end of its last batch.
     pub(crate) fn last_taken(&self, count: usize) -> Range<usize> {
-        let end = self.end.get();
+        let pending = self.pending.take();
+        let end = pending.end;
+        self.pending.set(pending);
         end - count..end
     }
 
-    fn taken(&self, numbers: Range<usize>) {
-        self.end.set(numbers.end);
-        self.pending.set(numbers);
+    /// Keeps the number an item taken alone came with, and hands the item on.
+    fn taken_one(&self, (number, item): (usize, T)) -> T {
+        self.pending.set(number..number + 1);
+        item
     }
 }
 
@@ -119,19 +120,11 @@ impl<T> Buffer<T> for Taker<'_, T> {
     }
 
     fn get(&self) -> Result<T, BufferGetError<Infallible>> {
-        let (number, item) = self.buffer.get_numbered()?;
-        self.taken(number..number + 1);
-        Ok(item)
+        Buffer::get(self.numbered).map(|numbered| self.taken_one(numbered))
     }
 
     fn get_timeout(&self, timeout: Duration) -> Result<T, BufferGetError<Infallible>> {
-        let (number, item) = match Instant::now().checked_add(timeout) {
-            Some(deadline) => self.buffer.get_numbered_deadline(deadline)?,
-            // A deadline beyond what the clock can say: no deadline.
-            None => self.buffer.get_numbered()?,
-        };
-        self.taken(number..number + 1);
-        Ok(item)
+        Buffer::get_timeout(self.numbered, timeout).map(|numbered| self.taken_one(numbered))
     }
 
     #[inline]
@@ -140,31 +133,30 @@ impl<T> Buffer<T> for Taker<'_, T> {
         out: &mut Vec<T>,
         max: usize,
     ) -> Result<usize, BufferGetError<Infallible>> {
-        let numbers = self.buffer.get_batch_numbered(out, max)?;
+        let numbers = self.numbered.buffer.get_batch_numbered(out, max)?;
         let count = numbers.len();
-        self.taken(numbers);
+        self.pending.set(numbers);
         Ok(count)
     }
 
     fn close(&self) -> Result<(), Infallible> {
-        self.buffer.close();
-        Ok(())
+        Buffer::close(self.numbered)
     }
 
     fn is_closed(&self) -> bool {
-        self.buffer.is_closed()
+        Buffer::is_closed(self.numbered)
     }
 
     fn len(&self) -> usize {
-        self.buffer.len()
+        Buffer::len(self.numbered)
     }
 
     fn capacity(&self) -> usize {
-        self.buffer.capacity()
+        Buffer::capacity(self.numbered)
     }
 
     fn stats(&self) -> BufferStats {
-        self.buffer.stats()
+        Buffer::stats(self.numbered)
     }
 }
 
