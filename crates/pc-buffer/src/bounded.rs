@@ -1,4 +1,4 @@
-//! [`BoundedBuffer`]: a queue behind one `Mutex`, with a `Condvar` for producers waiting for room and one for consumers waiting for items.
+//! [`BoundedBuffer`]: a queue split in two halves behind two `Mutex`es, the front for consumers and the back for producers, with a `Condvar` for producers waiting for room and one for consumers waiting for items.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -6,17 +6,17 @@ use std::mem;
 use std::ops::Range;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
-use std::time::{Duration, Instant};
 
 use crate::backoff::{Spinners, back_off};
 use crate::err::{
     CapacityError, GetError, GetTimeoutError, PutError, PutTimeoutError, TryGetError, TryPutError,
 };
 use crate::iter::{Iter, TryIter};
-use crate::stats::{BufferStats, Counters};
-use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
+use crate::stats::BufferStats;
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
 
 /// The queue never preallocates room for more than this many items, so that a huge capacity
@@ -49,94 +49,102 @@ const MAX_PREALLOCATED: usize = 4096;
 /// assert_eq!(received, (0..100).collect::<Vec<_>>());
 /// ```
 ///
+/// # Two locks
+///
+/// Producers and consumers do not share a lock. The items are kept in two queues: producers
+/// append to the *back* queue under the back lock, consumers take from the *front* queue under
+/// the front lock, and a consumer that finds the front empty takes the whole back queue in one
+/// swap (holding both locks, front first). Every item in the front is older than every item
+/// in the back, so the buffer stays first in, first out. A producer and a consumer working at
+/// the same time touch different locks and different cache lines, and a hand-over moves a whole
+/// run of items at once. The count of items put and the count of items taken are published
+/// in atomics, so a producer sees the room a consumer made without taking the front lock.
+///
 /// # Panics and poisoning
 ///
-/// The buffer never runs user code while it holds its lock (no `Drop`, no callback), and its
-/// invariants hold at every unlock. If a thread nevertheless panics while holding the lock (for
+/// The buffer never runs user code while it holds a lock (no `Drop`, no callback), and its
+/// invariants hold at every unlock. If a thread nevertheless panics while holding a lock (for
 /// example on an allocation failure), the lock is poisoned; the buffer deliberately recovers
 /// from the poison and stays fully usable by every other thread, since the state it protects is
 /// consistent.
 pub struct BoundedBuffer<T> {
-    /// On a cache line of its own, so that the lock word and the fields every operation touches
-    /// (see [`State`]) share one line, and nothing else does.
-    state: CachePadded<Mutex<State<T>>>,
-    /// Producers wait here while the buffer is full.
+    /// The consumers' half, on a cache line of its own with its lock word.
+    front: CachePadded<Mutex<Front<T>>>,
+    /// The producers' half, on a cache line of its own with its lock word.
+    back: CachePadded<Mutex<Back<T>>>,
+    /// Items taken so far (wrapping), stored under the front lock by every take. Producers
+    /// read it only when their last reading says the buffer is full, so while there is room
+    /// this line stays with the consumers.
+    got: CachePadded<AtomicUsize>,
+    /// Items put so far (wrapping), stored under the back lock by every put. Read by
+    /// [`len`](Self::len), by consumers backing off and by a producer about to park.
+    put: CachePadded<AtomicUsize>,
+    /// Producers wait here while the buffer is full. Paired with the front lock: room is made
+    /// under it, so a producer registers and waits there and no take can slip in between.
     pub(crate) not_full: Condvar,
-    /// Consumers wait here while the buffer is empty.
+    /// Consumers wait here while the buffer is empty. Paired with the back lock: items arrive
+    /// under it.
     pub(crate) not_empty: Condvar,
-    /// `EMPTY | FULL | CLOSED | GETTER_WAKING | PUTTER_WAKING`, published under the lock
-    /// whenever one of them changes: a thread about to park watches it, without the lock, to see
-    /// whether it can go on after all, or whether a thread of the other side is waking up and
-    /// will soon let it go on. Only a hint: the decision is always taken again under the lock.
-    /// On its own cache line, so watching it does not slow down the lock word, and stored only
-    /// on a change, so a producer and a consumer passing items through a buffer that is neither
-    /// empty nor full do not pass this line back and forth.
-    hint: CachePadded<AtomicUsize>,
+    /// What threads backing off watch besides the counts, without a lock.
+    flags: CachePadded<Flags>,
     /// Threads backing off right now: it picks how long to back off, nothing more. On its own
     /// line: only waiting threads touch it.
     spinning: CachePadded<Spinners>,
     capacity: usize,
 }
 
-/// The bit of `hint` that says the buffer holds no item.
-const EMPTY: u8 = 1;
-/// The bit of `hint` that says the buffer holds `capacity` items.
-const FULL: u8 = 1 << 1;
-/// The bit of `hint` that says the buffer is closed.
-const CLOSED: u8 = 1 << 2;
-/// The bit of `hint` that says a consumer has been notified and has not yet taken the lock again.
-const GETTER_WAKING: u8 = 1 << 3;
-/// The bit of `hint` that says a producer has been notified and has not yet taken the lock again.
-const PUTTER_WAKING: u8 = 1 << 4;
+/// Flags read without a lock, each written under one lock and only when it changes. Only a
+/// hint for threads backing off, except `closed`, which a producer about to park reads under
+/// the front lock (see [`BoundedBuffer::close`] for why that is enough).
+struct Flags {
+    /// Set once, under the back lock, by [`BoundedBuffer::close`].
+    closed: AtomicBool,
+    /// A consumer has been notified and has not yet taken the back lock again (written under
+    /// the back lock).
+    getter_waking: AtomicBool,
+    /// A producer has been notified and has not yet taken the front lock again (written under
+    /// the front lock).
+    putter_waking: AtomicBool,
+}
 
-/// Everything behind the lock.
+/// The consumers' half: the oldest items, and what only consumers change.
 ///
-/// `repr(C)` keeps the fields every put and get touches first, so that with the mutex's own
-/// word they fill the buffer's first cache line (8 + 32 + 8 + 8 + 1 + 1 bytes on 64-bit
-/// targets) and a hand-off between a producer and a consumer moves that one line. The counters
-/// come after: only producers write them on their fast path.
+/// `repr(C)` keeps what every take touches first, on the line of the mutex word.
 #[repr(C)]
-pub(crate) struct State<T> {
+pub(crate) struct Front<T> {
     queue: VecDeque<T>,
+    /// Items taken so far (wrapping): the number the next item taken leaves with.
+    got: usize,
     /// Producers blocked on `not_full`.
     putters: Waiters,
+    /// The value last stored in `Flags::putter_waking`.
+    putter_waking: bool,
+    /// Items taken so far, for [`BufferStats`] (`got` wraps on 32-bit targets).
+    items_got: u64,
+    get_waits: u64,
+    get_wait_time: Duration,
+}
+
+/// The producers' half: the newest items, and what only producers change.
+#[repr(C)]
+pub(crate) struct Back<T> {
+    queue: VecDeque<T>,
+    /// Items put so far (wrapping).
+    put: usize,
+    /// `BoundedBuffer::got` as this side last read it. Items are only ever taken, so
+    /// `put - got_seen` is at least the number of items in the buffer: room computed from it
+    /// is never more than the real room, and is read again before a producer waits.
+    got_seen: usize,
     /// Consumers blocked on `not_empty`.
     getters: Waiters,
     closed: bool,
-    /// The value last stored in the buffer's `hint`, so that it is stored only when it changes.
-    published: u8,
-    counters: Counters,
-}
-
-impl<T> State<T> {
-    #[inline]
-    fn push(&mut self, item: T) {
-        self.queue.push_back(item);
-        self.count_put(1);
-    }
-
-    /// Counts `n` items just added to the queue, and the high-water mark they may have set.
-    #[inline]
-    fn count_put(&mut self, n: usize) {
-        self.counters.items_put += n as u64;
-        if self.queue.len() > self.counters.high_water {
-            self.counters.high_water = self.queue.len();
-        }
-    }
-
-    /// Items taken so far: the number the item now at the front will have when it leaves.
-    #[inline]
-    fn items_got(&self) -> u64 {
-        self.counters.items_put - self.queue.len() as u64
-    }
-
-    #[inline]
-    fn waiters(&mut self, side: Side) -> &mut Waiters {
-        match side {
-            Side::Put => &mut self.putters,
-            Side::Get => &mut self.getters,
-        }
-    }
+    /// The value last stored in `Flags::getter_waking`.
+    getter_waking: bool,
+    high_water: usize,
+    /// Items put so far, for [`BufferStats`].
+    items_put: u64,
+    put_waits: u64,
+    put_wait_time: Duration,
 }
 
 /// Which side of the buffer a thread waits on.
@@ -148,11 +156,20 @@ enum Side {
     Get,
 }
 
+/// Why an operation could not go on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Refused {
+    /// The buffer is closed (and, for a consumer, empty).
+    Closed,
+    /// The deadline passed first.
+    TimedOut,
+}
+
 /// Why a wait ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Wake {
-    /// The condition holds (room for a producer, an item for a consumer) or the buffer is closed.
-    Ready,
+    /// Notified or woken spuriously: check again.
+    Woken,
     /// The deadline passed first.
     TimedOut,
 }
@@ -174,18 +191,38 @@ impl<T> BoundedBuffer<T> {
         if capacity == 0 {
             return Err(CapacityError);
         }
+        let keep = capacity.min(MAX_PREALLOCATED);
         Ok(Self {
-            state: CachePadded::new(Mutex::new(State {
-                queue: VecDeque::with_capacity(capacity.min(MAX_PREALLOCATED)),
+            front: CachePadded::new(Mutex::new(Front {
+                queue: VecDeque::with_capacity(keep),
+                got: 0,
                 putters: Waiters::default(),
+                putter_waking: false,
+                items_got: 0,
+                get_waits: 0,
+                get_wait_time: Duration::ZERO,
+            })),
+            back: CachePadded::new(Mutex::new(Back {
+                queue: VecDeque::with_capacity(keep),
+                put: 0,
+                got_seen: 0,
                 getters: Waiters::default(),
                 closed: false,
-                published: EMPTY,
-                counters: Counters::default(),
+                getter_waking: false,
+                high_water: 0,
+                items_put: 0,
+                put_waits: 0,
+                put_wait_time: Duration::ZERO,
             })),
+            got: CachePadded::new(AtomicUsize::new(0)),
+            put: CachePadded::new(AtomicUsize::new(0)),
             not_full: Condvar::new(),
             not_empty: Condvar::new(),
-            hint: CachePadded::new(AtomicUsize::new(EMPTY as usize)),
+            flags: CachePadded::new(Flags {
+                closed: AtomicBool::new(false),
+                getter_waking: AtomicBool::new(false),
+                putter_waking: AtomicBool::new(false),
+            }),
             spinning: CachePadded::new(Spinners::default()),
             capacity,
         })
@@ -207,8 +244,13 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get(), Ok("b"));
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        let (state, _) = self.wait(self.lock(), Side::Put, None);
-        self.put_locked(state, item).map_err(PutError)
+        match self.back_with_room(None) {
+            Ok(back) => {
+                self.push(back, item);
+                Ok(())
+            }
+            Err(_) => Err(PutError(item)),
+        }
     }
 
     /// Puts `item` if there is room right now, without waiting.
@@ -223,11 +265,15 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_put(3), Err(TryPutError::Closed(3)));
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        let state = self.lock();
-        if !state.closed && state.queue.len() >= self.capacity {
+        let mut back = self.lock_back();
+        if back.closed {
+            return Err(TryPutError::Closed(item));
+        }
+        if self.room(&mut back) == 0 {
             return Err(TryPutError::Full(item));
         }
-        self.put_locked(state, item).map_err(TryPutError::Closed)
+        self.push(back, item);
+        Ok(())
     }
 
     /// Puts `item`, waiting at most `timeout` for room.
@@ -269,11 +315,13 @@ impl<T> BoundedBuffer<T> {
     /// assert!(Instant::now() >= deadline);
     /// ```
     pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
-        match self.wait(self.lock(), Side::Put, Some(deadline)) {
-            (_, Wake::TimedOut) => Err(PutTimeoutError::Timeout(item)),
-            (state, Wake::Ready) => self
-                .put_locked(state, item)
-                .map_err(PutTimeoutError::Closed),
+        match self.back_with_room(Some(deadline)) {
+            Ok(back) => {
+                self.push(back, item);
+                Ok(())
+            }
+            Err(Refused::Closed) => Err(PutTimeoutError::Closed(item)),
+            Err(Refused::TimedOut) => Err(PutTimeoutError::Timeout(item)),
         }
     }
 
@@ -326,21 +374,15 @@ impl<T> BoundedBuffer<T> {
     /// Puts every item of `items`, a run at a time; on close hands back the rest.
     fn put_all(&self, mut items: impl ExactSizeIterator<Item = T>) -> Result<(), PutError<Vec<T>>> {
         while items.len() > 0 {
-            let (mut state, _) = self.wait(self.lock(), Side::Put, None);
-            if state.closed {
-                self.publish(&mut state);
+            let Ok(mut back) = self.back_with_room(None) else {
                 return Err(PutError(items.collect()));
-            }
-            let room = self.capacity - state.queue.len();
+            };
+            let room = self.room(&mut back);
             let pushed = items.len().min(room);
             // One bulk copy into the queue: `items` knows its length, so `extend` reserves
             // once and moves the run without a check per item.
-            state.queue.extend(items.by_ref().take(pushed));
-            state.count_put(pushed);
-            self.publish(&mut state);
-            let wake = state.getters.signal(pushed);
-            drop(state);
-            self.notify(&self.not_empty, wake);
+            back.queue.extend(items.by_ref().take(pushed));
+            self.count_put(back, pushed);
         }
         Ok(())
     }
@@ -360,8 +402,10 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get(), Err(GetError));
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
-        let (state, _) = self.wait(self.lock(), Side::Get, None);
-        self.get_locked(state).ok_or(GetError)
+        match self.front_with_items(None) {
+            Ok(front) => Ok(self.pop(front).1),
+            Err(_) => Err(GetError),
+        }
     }
 
     /// Takes the item at the front if there is one right now, without waiting.
@@ -375,13 +419,15 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_get(), Err(TryGetError::Closed));
     /// ```
     pub fn try_get(&self) -> Result<T, TryGetError> {
-        let state = self.lock();
-        let closed = state.closed;
-        self.get_locked(state).ok_or(if closed {
-            TryGetError::Closed
-        } else {
-            TryGetError::Empty
-        })
+        let mut front = self.lock_front();
+        if front.queue.is_empty() {
+            match self.refill(&mut front) {
+                Ok(()) => {}
+                Err(Some(Refused::Closed)) => return Err(TryGetError::Closed),
+                Err(_) => return Err(TryGetError::Empty),
+            }
+        }
+        Ok(self.pop(front).1)
     }
 
     /// Takes the item at the front, waiting at most `timeout` for one.
@@ -417,10 +463,7 @@ impl<T> BoundedBuffer<T> {
     /// });
     /// ```
     pub fn get_deadline(&self, deadline: Instant) -> Result<T, GetTimeoutError> {
-        match self.wait(self.lock(), Side::Get, Some(deadline)) {
-            (_, Wake::TimedOut) => Err(GetTimeoutError::Timeout),
-            (state, Wake::Ready) => self.get_locked(state).ok_or(GetTimeoutError::Closed),
-        }
+        self.get_numbered_deadline(deadline).map(|(_, item)| item)
     }
 
     /// Takes up to `max` items from the front in one locked step, waiting while the buffer is
@@ -495,52 +538,55 @@ impl<T> BoundedBuffer<T> {
         max: usize,
     ) -> Result<Range<usize>, GetError> {
         if max == 0 {
-            let next = self.lock().items_got() as usize;
+            let next = self.lock_front().got;
             return Ok(next..next);
         }
-        // The queue's own allocation: a batch that takes everything swaps it for `out`'s when
+        // The queues' own allocation: a batch that takes everything swaps it for `out`'s when
         // `out` is empty and at least this large, so that later puts still find room without
-        // allocating under the lock.
+        // allocating under a lock.
         let keep = self.capacity.min(MAX_PREALLOCATED);
         // Make room in `out` before taking the lock, so that the critical section is the queue
         // operation alone and not an allocation (a batch never exceeds the capacity).
         out.reserve(max.min(keep));
-        let (mut state, _) = self.wait(self.lock(), Side::Get, None);
-        let len = state.queue.len();
-        let n = len.min(max);
-        if n == 0 {
-            // `wait` returned Ready on an empty buffer: it is closed. A woken consumer ends
-            // here: its waking bit goes.
-            self.publish(&mut state);
-            return Err(GetError);
+        let mut front = self.lock_front();
+        if front.queue.len() < max {
+            // Short of a full batch: top it up from the back, so a batch takes all it can.
+            self.top_up(&mut front, max);
         }
-        let first = state.items_got() as usize;
+        if front.queue.is_empty() {
+            front = match self.front_with_items_slow(front, None) {
+                Ok(front) => front,
+                Err(_) => return Err(GetError),
+            };
+        }
+        let len = front.queue.len();
+        let n = len.min(max);
+        let first = front.got;
         let taken_whole = if n == len && out.is_empty() && out.capacity() >= keep {
             // Taking everything into an empty `out`: swap the two allocations, so the critical
             // section moves no item at all, and the cache lines holding them are read by this
-            // thread after the unlock, while producers already fill the other allocation.
+            // thread after the unlock.
             let empty = VecDeque::from(mem::take(out));
-            Some(mem::replace(&mut state.queue, empty))
+            Some(mem::replace(&mut front.queue, empty))
         } else {
-            out.extend(state.queue.drain(..n));
+            out.extend(front.queue.drain(..n));
             None
         };
-        self.publish(&mut state);
-        let wake = state.putters.signal(n);
-        drop(state);
-        self.notify(&self.not_full, wake);
+        self.count_taken(front, n);
         if let Some(taken) = taken_whole {
             // In place: free when the ring does not wrap, one move of the items when it does.
             *out = Vec::from(taken);
         }
-        Ok(first..first + n)
+        Ok(first..first.wrapping_add(n))
     }
 
     /// Takes the item at the front with its number (see
     /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
     pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
-        let (state, _) = self.wait(self.lock(), Side::Get, None);
-        self.get_numbered_locked(state).ok_or(GetError)
+        match self.front_with_items(None) {
+            Ok(front) => Ok(self.pop(front)),
+            Err(_) => Err(GetError),
+        }
     }
 
     /// Takes the item at the front with its number (see
@@ -557,11 +603,10 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
     /// ```
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
-        match self.wait(self.lock(), Side::Get, Some(deadline)) {
-            (_, Wake::TimedOut) => Err(GetTimeoutError::Timeout),
-            (state, Wake::Ready) => self
-                .get_numbered_locked(state)
-                .ok_or(GetTimeoutError::Closed),
+        match self.front_with_items(Some(deadline)) {
+            Ok(front) => Ok(self.pop(front)),
+            Err(Refused::Closed) => Err(GetTimeoutError::Closed),
+            Err(Refused::TimedOut) => Err(GetTimeoutError::Timeout),
         }
     }
 
@@ -581,20 +626,27 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_closed());
     /// ```
     pub fn close(&self) -> bool {
-        let mut state = self.lock();
-        if state.closed {
+        let mut back = self.lock_back();
+        if back.closed {
             return false;
         }
-        state.closed = true;
-        self.publish(&mut state);
-        let wake_putters = state.putters.signal_all();
-        let wake_getters = state.getters.signal_all();
-        drop(state);
-        if wake_putters {
-            self.not_full.notify_all();
-        }
+        back.closed = true;
+        // Stored under the back lock and before the front lock is taken below: a producer
+        // deciding to park reads it under the front lock, so it either reads `true` or
+        // registers before that lock is taken here, and is then woken below.
+        self.flags.closed.store(true, Ordering::SeqCst);
+        let wake_getters = back.getters.signal_all();
+        self.publish_back(&mut back);
+        drop(back);
         if wake_getters {
             self.not_empty.notify_all();
+        }
+        let mut front = self.lock_front();
+        let wake_putters = front.putters.signal_all();
+        self.publish_front(&mut front);
+        drop(front);
+        if wake_putters {
+            self.not_full.notify_all();
         }
         true
     }
@@ -612,7 +664,7 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_closed() && !buffer.is_empty());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.lock().closed
+        self.flags.closed.load(Ordering::SeqCst)
     }
 
     /// The number of items in the buffer right now (the original's `size`).
@@ -631,7 +683,12 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_full());
     /// ```
     pub fn len(&self) -> usize {
-        self.lock().queue.len()
+        // Taken first, then put: every item counted in `got` was counted in `put` before it
+        // could be taken, so the difference never goes below zero. It may exceed the capacity
+        // if puts land in between, hence the `min`.
+        let got = self.got.load(Ordering::Acquire);
+        let put = self.put.load(Ordering::Acquire);
+        put.wrapping_sub(got).min(self.capacity)
     }
 
     /// Whether the buffer holds no item right now.
@@ -665,21 +722,21 @@ impl<T> BoundedBuffer<T> {
     /// println!("producers waited {:?}, consumers {:?}", stats.put_wait_time, stats.get_wait_time);
     /// ```
     pub fn stats(&self) -> BufferStats {
-        let state = self.lock();
-        let c = &state.counters;
+        let front = self.lock_front();
+        let back = self.lock_back();
         BufferStats {
             capacity: self.capacity,
-            len: state.queue.len(),
-            high_water: c.high_water,
-            closed: state.closed,
-            producers_waiting: state.putters.waiting(),
-            consumers_waiting: state.getters.waiting(),
-            items_put: c.items_put,
-            items_got: state.items_got(),
-            put_waits: c.put_waits,
-            put_wait_time: c.put_wait_time,
-            get_waits: c.get_waits,
-            get_wait_time: c.get_wait_time,
+            len: back.put.wrapping_sub(front.got),
+            high_water: back.high_water,
+            closed: back.closed,
+            producers_waiting: front.putters.waiting(),
+            consumers_waiting: back.getters.waiting(),
+            items_put: back.items_put,
+            items_got: front.items_got,
+            put_waits: back.put_waits,
+            put_wait_time: back.put_wait_time,
+            get_waits: front.get_waits,
+            get_wait_time: front.get_wait_time,
         }
     }
 
@@ -710,155 +767,346 @@ impl<T> BoundedBuffer<T> {
         TryIter { buffer: self }
     }
 
-    /// Takes the lock, recovering from poisoning: the state is consistent at every unlock (see
-    /// the type's docs), so a panic elsewhere must not make the buffer unusable.
+    /// Takes the front lock (see [`lock`]).
     #[inline]
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // The uncontended case, inlined into every operation: one compare-and-swap.
-        #[cfg(not(all(test, loom)))]
-        match self.state.try_lock() {
-            Ok(state) => state,
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => self.lock_contended(),
-        }
-        #[cfg(all(test, loom))]
-        self.lock_contended()
+    pub(crate) fn lock_front(&self) -> MutexGuard<'_, Front<T>> {
+        lock(&self.front)
     }
 
-    /// Takes the lock when another thread holds it.
-    #[cold]
-    #[inline(never)]
-    fn lock_contended(&self) -> MutexGuard<'_, State<T>> {
-        // Spin and then yield before blocking on the lock: critical sections are a few dozen
-        // instructions, so the holder is about to release it, and a thread that parks costs the
-        // holder a wake-up syscall. (Under loom, block at once: the model explores the
-        // interleavings this would only shorten.)
-        #[cfg(not(all(test, loom)))]
-        {
-            let backoff = crate::sync::Backoff::new();
-            while !backoff.is_completed() {
-                backoff.snooze();
-                match self.state.try_lock() {
-                    Ok(state) => return state,
-                    Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                        return poisoned.into_inner();
-                    }
-                    Err(std::sync::TryLockError::WouldBlock) => {}
-                }
-            }
-        }
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Takes the back lock (see [`lock`]). Never take the front lock while holding it: the
+    /// order is front, then back.
+    #[inline]
+    pub(crate) fn lock_back(&self) -> MutexGuard<'_, Back<T>> {
+        lock(&self.back)
     }
 
-    /// Pushes `item` unless the buffer is closed (then hands it back), and wakes a consumer if
-    /// one is parked. The caller has already made sure there is room.
+    /// The room producers can count on, from their last reading of `got`; reads it again when
+    /// that says full, so zero means full right now.
     #[inline]
-    fn put_locked(&self, mut state: MutexGuard<'_, State<T>>, item: T) -> Result<(), T> {
-        if state.closed {
-            // Nothing changed, but a woken producer ends here: its waking bit goes.
-            self.publish(&mut state);
-            return Err(item);
+    fn room(&self, back: &mut Back<T>) -> usize {
+        let held = back.put.wrapping_sub(back.got_seen);
+        if held < self.capacity {
+            return self.capacity - held;
         }
-        debug_assert!(state.queue.len() < self.capacity);
-        state.push(item);
-        self.publish(&mut state);
-        let wake = state.getters.signal(1);
+        back.got_seen = self.got.load(Ordering::Acquire);
+        self.capacity - back.put.wrapping_sub(back.got_seen)
+    }
+
+    /// Appends `item` (the caller checked for room) and wakes a consumer if one is parked.
+    #[inline]
+    fn push(&self, mut back: MutexGuard<'_, Back<T>>, item: T) {
+        back.queue.push_back(item);
+        self.count_put(back, 1);
+    }
+
+    /// Counts `n` items just appended, publishes them, and wakes up to `n` parked consumers,
+    /// after unlocking.
+    #[inline]
+    fn count_put(&self, mut back: MutexGuard<'_, Back<T>>, n: usize) {
+        back.put = back.put.wrapping_add(n);
+        back.items_put += n as u64;
+        self.put.store(back.put, Ordering::Release);
+        if back.put.wrapping_sub(back.got_seen) > back.high_water {
+            // Possibly a new high-water mark: `got_seen` may be old, so read `got` again before
+            // raising it. Once the mark is reached this costs one compare per put.
+            back.got_seen = self.got.load(Ordering::Acquire);
+            back.high_water = back.high_water.max(back.put.wrapping_sub(back.got_seen));
+        }
+        let wake = back.getters.signal(n);
+        if wake > 0 {
+            self.publish_back(&mut back);
+        }
         // Notify after the state change and after unlocking: the woken consumer finds the item
         // and does not immediately block again on the lock we would still hold.
-        drop(state);
+        drop(back);
         self.notify(&self.not_empty, wake);
+    }
+
+    /// Takes the front item (the caller made sure there is one) with its number.
+    #[inline]
+    fn pop(&self, mut front: MutexGuard<'_, Front<T>>) -> (usize, T) {
+        let number = front.got;
+        let item = front
+            .queue
+            .pop_front()
+            .expect("the caller made sure the front holds an item");
+        self.count_taken(front, 1);
+        (number, item)
+    }
+
+    /// Counts `n` items just taken, publishes the room they made, and wakes up to `n` parked
+    /// producers, after unlocking.
+    #[inline]
+    fn count_taken(&self, mut front: MutexGuard<'_, Front<T>>, n: usize) {
+        front.got = front.got.wrapping_add(n);
+        front.items_got += n as u64;
+        self.got.store(front.got, Ordering::Release);
+        let wake = front.putters.signal(n);
+        if wake > 0 {
+            self.publish_front(&mut front);
+        }
+        drop(front);
+        self.notify(&self.not_full, wake);
+    }
+
+    /// Moves the back queue to the (empty) front in one swap of allocations, holding both
+    /// locks. `Err(Some(Closed))` if there is nothing to move and the buffer is closed,
+    /// `Err(None)` if there is nothing to move.
+    #[inline]
+    fn refill(&self, front: &mut Front<T>) -> Result<(), Option<Refused>> {
+        debug_assert!(front.queue.is_empty());
+        let mut back = self.lock_back();
+        if back.queue.is_empty() {
+            return Err(back.closed.then_some(Refused::Closed));
+        }
+        // The front is empty, so nothing older than the back's items is left: after the swap
+        // the front holds every item, oldest first, and the back the front's empty allocation.
+        mem::swap(&mut front.queue, &mut back.queue);
         Ok(())
     }
 
-    /// Pops the front item, if any, and wakes a producer if one is parked.
-    #[inline]
-    fn get_locked(&self, mut state: MutexGuard<'_, State<T>>) -> Option<T> {
-        let Some(item) = state.queue.pop_front() else {
-            // Closed and empty; a woken consumer ends here: its waking bit goes.
-            self.publish(&mut state);
-            return None;
-        };
-        self.publish(&mut state);
-        let wake = state.putters.signal(1);
-        drop(state);
-        self.notify(&self.not_full, wake);
-        Some(item)
+    /// Holding both locks, moves the back's items to the front: all of them in one swap of
+    /// allocations when the front is empty, otherwise item by item until the front holds `max`.
+    /// The front's items are older than the back's, so appending keeps the order.
+    fn top_up(&self, front: &mut Front<T>, max: usize) {
+        let mut back = self.lock_back();
+        if front.queue.is_empty() {
+            mem::swap(&mut front.queue, &mut back.queue);
+        } else {
+            let wanted = max - front.queue.len();
+            let moved = wanted.min(back.queue.len());
+            front.queue.extend(back.queue.drain(..moved));
+        }
     }
 
-    /// [`get_locked`](Self::get_locked), with the number the item leaves with.
+    /// The back lock, with room for at least one item, waiting for room until `deadline`.
     #[inline]
-    fn get_numbered_locked(&self, state: MutexGuard<'_, State<T>>) -> Option<(usize, T)> {
-        let number = state.items_got() as usize;
-        self.get_locked(state).map(|item| (number, item))
+    fn back_with_room(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<MutexGuard<'_, Back<T>>, Refused> {
+        let mut back = self.lock_back();
+        if !back.closed && self.room(&mut back) > 0 {
+            return Ok(back);
+        }
+        self.back_with_room_slow(back, deadline)
+    }
+
+    /// [`back_with_room`](Self::back_with_room) once the buffer is full or closed: back off,
+    /// then park on `not_full` under the front lock, as often as needed.
+    #[cold]
+    #[inline(never)]
+    fn back_with_room_slow<'a>(
+        &'a self,
+        mut back: MutexGuard<'a, Back<T>>,
+        deadline: Option<Instant>,
+    ) -> Result<MutexGuard<'a, Back<T>>, Refused> {
+        if back.closed {
+            return Err(Refused::Closed);
+        }
+        let started = Instant::now();
+        let mut backed_off = false;
+        // A loop, not a single wait: returning from a wait does not mean this thread may
+        // proceed. The wake-up may be spurious, or meant for room that another producer (one
+        // that never waited) took first. Only the check under the back lock decides.
+        let outcome = loop {
+            drop(back);
+            if !backed_off && deadline.is_none_or(|deadline| started < deadline) {
+                // Before parking, give the consumers a moment without any lock.
+                backed_off = true;
+                self.back_off(Side::Put);
+            } else if self.park_putter(deadline) == Wake::TimedOut {
+                back = self.lock_back();
+                break Err(Refused::TimedOut);
+            }
+            back = self.lock_back();
+            if back.closed {
+                break Err(Refused::Closed);
+            }
+            if self.room(&mut back) > 0 {
+                break Ok(());
+            }
+        };
+        back.put_waits += 1;
+        back.put_wait_time += started.elapsed();
+        outcome.map(|()| back)
+    }
+
+    /// Parks a producer on `not_full` unless room was made or the buffer closed since it last
+    /// looked; returns after one wait (the caller checks again) or at once.
+    fn park_putter(&self, deadline: Option<Instant>) -> Wake {
+        let mut front = self.lock_front();
+        // Exact under the front lock: `front.got` is every take so far, and `put` is at least
+        // every put this producer's back lock has seen. A `put` read too early can only show
+        // more room than there is, and then the caller just looks again.
+        let held = self.put.load(Ordering::Acquire).wrapping_sub(front.got);
+        if held < self.capacity || self.flags.closed.load(Ordering::SeqCst) {
+            return Wake::Woken;
+        }
+        let timeout = match remaining(deadline) {
+            Err(timed_out) => return timed_out,
+            Ok(timeout) => timeout,
+        };
+        front.putters.register();
+        let mut front = wait(&self.not_full, front, timeout);
+        front.putters.unregister();
+        self.publish_front(&mut front);
+        Wake::Woken
+    }
+
+    /// The front lock, with at least one item in the front queue, waiting for one until
+    /// `deadline`.
+    #[inline]
+    fn front_with_items(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<MutexGuard<'_, Front<T>>, Refused> {
+        let front = self.lock_front();
+        if !front.queue.is_empty() {
+            return Ok(front);
+        }
+        self.front_with_items_slow(front, deadline)
+    }
+
+    /// [`front_with_items`](Self::front_with_items) once the front is empty: take the back's
+    /// items, or back off and then park on `not_empty` under the back lock, as often as needed.
+    #[cold]
+    #[inline(never)]
+    fn front_with_items_slow<'a>(
+        &'a self,
+        mut front: MutexGuard<'a, Front<T>>,
+        deadline: Option<Instant>,
+    ) -> Result<MutexGuard<'a, Front<T>>, Refused> {
+        let mut started = None;
+        let mut backed_off = false;
+        // A loop, not a single wait: see `back_with_room_slow`. Each round looks at the front
+        // and the back again, in lock order: another consumer may have moved the back's items
+        // to the front while this one waited, and they are this one's to take as much as its.
+        let outcome = loop {
+            if !front.queue.is_empty() {
+                break Ok(());
+            }
+            match self.refill(&mut front) {
+                Ok(()) => break Ok(()),
+                Err(Some(refused)) => break Err(refused),
+                Err(None) => {}
+            }
+            let started = *started.get_or_insert_with(Instant::now);
+            if !backed_off && deadline.is_none_or(|deadline| started < deadline) {
+                // Before parking, give the producers a moment without any lock.
+                backed_off = true;
+                drop(front);
+                self.back_off(Side::Get);
+            } else if self.park_getter(front, deadline) == Wake::TimedOut {
+                front = self.lock_front();
+                break Err(Refused::TimedOut);
+            }
+            front = self.lock_front();
+        };
+        if let Some(started) = started {
+            front.get_waits += 1;
+            front.get_wait_time += started.elapsed();
+        }
+        outcome.map(|()| front)
+    }
+
+    /// Parks a consumer on `not_empty` unless an item arrived or the buffer closed since it
+    /// looked (`front` is still locked and empty); returns after one wait (the caller checks
+    /// the front and the back again) or at once.
+    fn park_getter(&self, front: MutexGuard<'_, Front<T>>, deadline: Option<Instant>) -> Wake {
+        let mut back = self.lock_back();
+        if !back.queue.is_empty() || back.closed {
+            return Wake::Woken;
+        }
+        let timeout = match remaining(deadline) {
+            Err(timed_out) => return timed_out,
+            Ok(timeout) => timeout,
+        };
+        // Registered while both halves are known to be empty, so every item put from now on
+        // counts this thread as parked and wakes it. The front is released before waiting:
+        // other consumers, some with deadlines, must not block on its lock meanwhile.
+        back.getters.register();
+        drop(front);
+        let mut back = wait(&self.not_empty, back, timeout);
+        back.getters.unregister();
+        self.publish_back(&mut back);
+        Wake::Woken
     }
 
     /// Threads counted as waiting on (the put side, the get side); both are zero whenever no
     /// thread is inside a blocking call.
     #[cfg(test)]
     pub(crate) fn waiting(&self) -> (usize, usize) {
-        let state = self.lock();
-        (state.putters.waiting(), state.getters.waiting())
+        let front = self.lock_front();
+        let back = self.lock_back();
+        (front.putters.waiting(), back.getters.waiting())
     }
 
-    /// Whether `hint` says exactly what [`publish`](Self::publish) would say now. Holds at every
-    /// unlock at which no woken thread is still on its way back to the lock, so in particular
-    /// once every thread of a model has returned.
+    /// Whether the flags say exactly what the state says now: holds at every unlock, so in
+    /// particular once every thread of a model has returned.
     #[cfg(test)]
     pub(crate) fn hint_is_current(&self) -> bool {
-        let mut state = self.lock();
-        let stored = self.hint.load(Ordering::Relaxed);
-        let published = state.published;
-        self.publish(&mut state);
-        stored == published as usize && published == state.published
+        let front = self.lock_front();
+        let back = self.lock_back();
+        let flags = &self.flags;
+        flags.putter_waking.load(Ordering::Relaxed) == front.putters.waking()
+            && front.putter_waking == front.putters.waking()
+            && flags.getter_waking.load(Ordering::Relaxed) == back.getters.waking()
+            && back.getter_waking == back.getters.waking()
+            && flags.closed.load(Ordering::Relaxed) == back.closed
+            && self.got.load(Ordering::Relaxed) == front.got
+            && self.put.load(Ordering::Relaxed) == back.put
     }
 
-    /// Whether a panic while holding the lock has poisoned it (std only: loom cannot poison).
+    /// Whether a panic while holding the (front, back) lock has poisoned it (std only: loom
+    /// cannot poison).
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn state_is_poisoned(&self) -> bool {
-        self.state.is_poisoned()
+    pub(crate) fn locks_poisoned(&self) -> (bool, bool) {
+        (self.front.is_poisoned(), self.back.is_poisoned())
     }
 
-    /// Publishes whether the buffer is empty, full or closed and which sides have a thread
-    /// waking up to `hint`, if that changed; called under the lock after every change.
+    /// Stores whether a producer is waking, if that changed; under the front lock.
     #[inline]
-    fn publish(&self, state: &mut State<T>) {
-        let len = state.queue.len();
-        let mut hint = 0;
-        if len == 0 {
-            hint |= EMPTY;
-        }
-        if len >= self.capacity {
-            hint |= FULL;
-        }
-        if state.closed {
-            hint |= CLOSED;
-        }
-        if state.getters.waking() {
-            hint |= GETTER_WAKING;
-        }
-        if state.putters.waking() {
-            hint |= PUTTER_WAKING;
-        }
-        if hint != state.published {
-            state.published = hint;
-            self.hint.store(hint as usize, Ordering::Relaxed);
+    fn publish_front(&self, front: &mut Front<T>) {
+        let waking = front.putters.waking();
+        if waking != front.putter_waking {
+            front.putter_waking = waking;
+            self.flags.putter_waking.store(waking, Ordering::Relaxed);
         }
     }
 
-    /// What `hint` says about `side`: whether it can proceed (room for a producer, an item for a
-    /// consumer, or closed), and whether a thread of the other side, which would let it proceed,
-    /// is waking up.
+    /// Stores whether a consumer is waking, if that changed; under the back lock.
+    #[inline]
+    fn publish_back(&self, back: &mut Back<T>) {
+        let waking = back.getters.waking();
+        if waking != back.getter_waking {
+            back.getter_waking = waking;
+            self.flags.getter_waking.store(waking, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `side` can proceed (room for a producer, an item for a consumer, or closed),
+    /// and whether a thread of the other side, which would let it proceed, is waking up; read
+    /// without a lock, as a hint.
     #[inline]
     fn read_hint(&self, side: Side) -> (bool, bool) {
-        let hint = self.hint.load(Ordering::Relaxed) as u8;
-        let closed = hint & CLOSED != 0;
+        let flags = &self.flags;
+        let closed = flags.closed.load(Ordering::Relaxed);
+        let got = self.got.load(Ordering::Relaxed);
+        let held = self.put.load(Ordering::Relaxed).wrapping_sub(got);
         match side {
-            Side::Put => (closed || hint & FULL == 0, hint & GETTER_WAKING != 0),
-            Side::Get => (closed || hint & EMPTY == 0, hint & PUTTER_WAKING != 0),
+            Side::Put => (
+                closed || held < self.capacity,
+                flags.getter_waking.load(Ordering::Relaxed),
+            ),
+            Side::Get => (
+                closed || held != 0,
+                flags.putter_waking.load(Ordering::Relaxed),
+            ),
         }
     }
 
-    /// Waits a little, without the lock, while `hint` says `side` cannot proceed; see
+    /// Waits a little, without a lock, while the hint says `side` cannot proceed; see
     /// [`back_off`](crate::backoff::back_off) for how long. Returns early as soon as the hint says
     /// ready; the caller checks again under the lock either way.
     fn back_off(&self, side: Side) {
@@ -871,121 +1119,91 @@ impl<T> BoundedBuffer<T> {
             condvar.notify_one();
         }
     }
+}
 
-    /// Blocks on `side`'s condition variable until that side can proceed (room for a producer,
-    /// an item for a consumer) or the buffer is closed, or until `deadline` passes.
-    ///
-    /// Returns at once, without touching the clock, if the side can already proceed: the fast
-    /// path of every operation goes through here, and is inlined into it.
-    #[inline]
-    fn wait<'a>(
-        &'a self,
-        state: MutexGuard<'a, State<T>>,
-        side: Side,
-        deadline: Option<Instant>,
-    ) -> (MutexGuard<'a, State<T>>, Wake) {
-        if self.ready(&state, side) {
-            (state, Wake::Ready)
-        } else {
-            self.wait_slow(state, side, deadline)
-        }
+/// Takes `mutex`, recovering from poisoning: the state is consistent at every unlock (see the
+/// type's docs), so a panic elsewhere must not make the buffer unusable.
+#[inline]
+fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+    // The uncontended case, inlined into every operation: one compare-and-swap.
+    #[cfg(not(all(test, loom)))]
+    match mutex.try_lock() {
+        Ok(guard) => guard,
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => lock_contended(mutex),
     }
+    #[cfg(all(test, loom))]
+    lock_contended(mutex)
+}
 
-    /// Whether `side` can proceed: room for a producer, an item for a consumer, or closed.
-    #[inline]
-    fn ready(&self, state: &State<T>, side: Side) -> bool {
-        match side {
-            Side::Put => state.closed || state.queue.len() < self.capacity,
-            Side::Get => state.closed || !state.queue.is_empty(),
-        }
-    }
-
-    /// [`wait`](Self::wait) once `side` cannot proceed: back off, then park.
-    #[cold]
-    #[inline(never)]
-    fn wait_slow<'a>(
-        &'a self,
-        mut state: MutexGuard<'a, State<T>>,
-        side: Side,
-        deadline: Option<Instant>,
-    ) -> (MutexGuard<'a, State<T>>, Wake) {
-        let ready = |state: &State<T>| self.ready(state, side);
-        let condvar = match side {
-            Side::Put => &self.not_full,
-            Side::Get => &self.not_empty,
-        };
-        let started = Instant::now();
-        let mut wake = Wake::Ready;
-        if deadline.is_none_or(|deadline| started < deadline) {
-            // Before parking, give the other side a moment without the lock.
-            drop(state);
-            self.back_off(side);
-            state = self.lock();
-        }
-        // A `while`, not an `if`: returning from a wait does not mean this thread may proceed.
-        // The wake-up may be spurious, a timeout, or meant for a slot that another thread (a
-        // barging producer or consumer that never waited) took first. Only the re-checked
-        // condition, under the lock, says whether to proceed.
-        while !ready(&state) {
-            let timeout = match deadline {
-                None => None,
-                Some(deadline) => {
-                    // Time left is measured against the fixed deadline, so a spurious wake-up
-                    // neither shortens nor lengthens the total wait.
-                    let now = Instant::now();
-                    if now >= deadline {
-                        wake = Wake::TimedOut;
-                        break;
-                    }
-                    Some(deadline - now)
+/// Takes `mutex` when another thread holds it.
+#[cold]
+#[inline(never)]
+fn lock_contended<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+    // Spin and then yield before blocking on the lock: critical sections are a few dozen
+    // instructions, so the holder is about to release it, and a thread that parks costs the
+    // holder a wake-up syscall. (Under loom, block at once: the model explores the
+    // interleavings this would only shorten.)
+    #[cfg(not(all(test, loom)))]
+    {
+        let backoff = crate::sync::Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            match mutex.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    return poisoned.into_inner();
                 }
-            };
-            state.waiters(side).register();
-            state = match timeout {
-                None => condvar.wait(state).unwrap_or_else(PoisonError::into_inner),
-                Some(timeout) => {
-                    condvar
-                        .wait_timeout(state, timeout)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-            state.waiters(side).unregister();
-        }
-        // This thread is awake, and `hint` still says it is waking: on `Ready` the caller acts
-        // in this same critical section and publishes then, so a thread of the other side
-        // watching the hint never sees "no one is waking" before the item or the room this
-        // thread brings (it would park just before being let through). On a timeout nothing
-        // follows, so publish now; a bit left stale otherwise would only make the other side
-        // yield a little longer.
-        if wake == Wake::TimedOut {
-            self.publish(&mut state);
-        }
-        let waited = started.elapsed();
-        let counters = &mut state.counters;
-        match side {
-            Side::Put => {
-                counters.put_waits += 1;
-                counters.put_wait_time += waited;
-            }
-            Side::Get => {
-                counters.get_waits += 1;
-                counters.get_wait_time += waited;
+                Err(std::sync::TryLockError::WouldBlock) => {}
             }
         }
-        (state, wake)
+    }
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The time left until `deadline` (`None`: no deadline), or `TimedOut` if it has passed. Time
+/// left is measured against the fixed deadline, so a spurious wake-up neither shortens nor
+/// lengthens the total wait.
+fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Wake> {
+    match deadline {
+        None => Ok(None),
+        Some(deadline) => {
+            let now = Instant::now();
+            if now >= deadline {
+                Err(Wake::TimedOut)
+            } else {
+                Ok(Some(deadline - now))
+            }
+        }
+    }
+}
+
+/// One wait on `condvar`, at most `timeout` long, recovering from poisoning.
+fn wait<'a, S>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, S>,
+    timeout: Option<Duration>,
+) -> MutexGuard<'a, S> {
+    match timeout {
+        None => condvar.wait(guard).unwrap_or_else(PoisonError::into_inner),
+        Some(timeout) => {
+            condvar
+                .wait_timeout(guard, timeout)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0
+        }
     }
 }
 
 impl<T> fmt::Debug for BoundedBuffer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
+        let stats = self.stats();
         f.debug_struct("BoundedBuffer")
             .field("capacity", &self.capacity)
-            .field("len", &state.queue.len())
-            .field("closed", &state.closed)
-            .field("waiting_producers", &state.putters.waiting())
-            .field("waiting_consumers", &state.getters.waiting())
+            .field("len", &stats.len)
+            .field("closed", &stats.closed)
+            .field("waiting_producers", &stats.producers_waiting)
+            .field("waiting_consumers", &stats.consumers_waiting)
             .finish()
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// A snapshot of a buffer's counters, read by [`BoundedBuffer::stats`](crate::BoundedBuffer::stats).
 ///
-/// The counters are updated under the buffer's lock, and the clock is read only when a thread
+/// The counters are updated under the buffer's locks, and the clock is read only when a thread
 /// actually has to wait, so keeping them costs the fast path nothing measurable.
 ///
 /// The wait figures say where the time goes: producers that wait long on a full buffer mean the
@@ -51,19 +51,4 @@ pub struct BufferStats {
     pub get_waits: u64,
     /// Total time get calls spent waiting for an item.
     pub get_wait_time: Duration,
-}
-
-/// The counters kept inside the locked state.
-///
-/// Only producers update them on their fast path (consumers only when they wait), so with one
-/// producer their cache line stays with it: items taken are not counted but derived, as items
-/// put minus the items still in the buffer.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) high_water: usize,
-    pub(crate) items_put: u64,
-    pub(crate) put_waits: u64,
-    pub(crate) put_wait_time: Duration,
-    pub(crate) get_waits: u64,
-    pub(crate) get_wait_time: Duration,
 }

@@ -1,4 +1,4 @@
-//! A panic while holding the buffer's lock poisons the `Mutex`; the buffer must stay usable for every other thread.
+//! A panic while holding one of the buffer's locks poisons that `Mutex`; the buffer must stay usable for every other thread.
 
 use std::thread;
 
@@ -9,16 +9,24 @@ fn buffer_stays_usable_after_a_panic_while_locked() {
     let buffer = BoundedBuffer::new(2).unwrap();
     buffer.put(1).unwrap();
 
-    // Poison the lock: a thread panics while holding it.
-    let outcome = thread::scope(|s| {
-        s.spawn(|| {
-            let _guard = buffer.lock();
-            panic!("boom while holding the buffer's lock");
-        })
-        .join()
+    // Poison both locks: a thread panics while holding the front, another the back.
+    let outcomes = thread::scope(|s| {
+        let front = s
+            .spawn(|| {
+                let _guard = buffer.lock_front();
+                panic!("boom while holding the buffer's front lock");
+            })
+            .join();
+        let back = s
+            .spawn(|| {
+                let _guard = buffer.lock_back();
+                panic!("boom while holding the buffer's back lock");
+            })
+            .join();
+        (front.is_err(), back.is_err())
     });
-    assert!(outcome.is_err());
-    assert!(buffer.state_is_poisoned());
+    assert_eq!(outcomes, (true, true));
+    assert_eq!(buffer.locks_poisoned(), (true, true));
 
     // Every operation still works and sees the state as it was.
     assert_eq!(buffer.len(), 1);
