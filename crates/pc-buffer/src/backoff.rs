@@ -1,10 +1,10 @@
-//! How long a thread that cannot go on waits without the lock before it parks: spins, yields, and more yields while the thread it waits for is waking up.
+//! How long a thread that cannot go on waits without a lock before it parks: spins, yields, and more yields while the thread it waits for is waking up.
 //!
 //! A hand-off between running threads should cost no sleep and no wake-up: the other side usually
 //! acts within microseconds. Parking is right when threads outnumber cores, since it frees a core
 //! for a thread that can go on; on this kind of machine a wake-up costs tens of microseconds.
-//! Everything here only reads the buffer's hint and yields: it decides how long to wait, never
-//! whether to proceed, which is always decided again under the lock.
+//! Everything here only reads the buffer's counts and flags and yields: it decides how long to wait, never
+//! whether to proceed, which is always decided again under a lock.
 
 #[cfg(not(all(test, loom)))]
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,4 +1,4 @@
-//! A bounded blocking buffer for producer-consumer programs: a `Mutex` and two `Condvar`s, with wait/notify logic model-checked by loom.
+//! A bounded blocking buffer for producer-consumer programs: two `Mutex`es (producers', consumers') and two `Condvar`s, with wait/notify logic model-checked by loom.
 //!
 //! # Tutorial
 //!

@@ -3,9 +3,10 @@
 /// How many threads wait on one condition variable, split by whether a notifier has already
 /// accounted for waking them.
 ///
-/// Every field is read and written only under the buffer's lock. The counts are `u32` so that
-/// both sides' counts fit in the buffer's first cache line together with the queue (see
-/// `State`); no process runs four billion threads.
+/// Every field is read and written only under one of the buffer's locks: the front lock for
+/// producers waiting for room, the back lock for consumers waiting for items. The counts are
+/// `u32` so that they take little room on their half's first cache line, next to the queue; no
+/// process runs four billion threads.
 ///
 /// The protocol (checked by the loom models, including spurious wake-ups):
 /// - a thread that is about to wait calls [`register`](Self::register);
