@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use common::{until, until_blocked};
@@ -152,4 +152,41 @@ fn shared_through_arc_across_spawned_threads() {
     };
     producer.join().unwrap();
     assert_eq!(consumer.join().unwrap(), (0..1000).collect::<Vec<_>>());
+}
+
+/// Producers and consumers use different locks, and a producer learns of room through the count
+/// of items taken: that count must be published by the take itself, so that once a `get` has
+/// returned on one thread, a `try_put` that happens after it on another thread finds the room,
+/// and a `try_get` after a `put` finds the item.
+#[test]
+fn a_take_or_a_put_is_seen_at_once_by_the_other_side() {
+    let buffer = BoundedBuffer::new(1).unwrap();
+    thread::scope(|s| {
+        // Created inside the scope, so that a failed assertion here drops `next` and the
+        // consumer's `recv` fails instead of waiting forever.
+        let (took, seen) = mpsc::channel();
+        let (next, go) = mpsc::channel::<()>();
+        let buffer = &buffer;
+        s.spawn(move || {
+            for round in 0..2_000 {
+                assert_eq!(buffer.get(), Ok(round));
+                took.send(()).unwrap();
+                go.recv().unwrap();
+                assert_eq!(buffer.try_get(), Ok(-round), "an item put was not seen");
+            }
+        });
+        buffer.put(0).unwrap();
+        for round in 0..2_000 {
+            seen.recv().unwrap();
+            // The consumer has taken the only item: the room must be visible right now.
+            assert_eq!(buffer.try_put(-round), Ok(()), "the room made was not seen");
+            next.send(()).unwrap();
+            if round + 1 < 2_000 {
+                // The consumer took `-round` with `try_get` only after this `send`; put the
+                // next round's item once the buffer is seen empty again.
+                buffer.put(round + 1).unwrap();
+            }
+        }
+    });
+    assert!(buffer.is_empty());
 }

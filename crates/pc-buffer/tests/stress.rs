@@ -1,8 +1,9 @@
 //! Many producers and consumers at once, with single and batch operations mixed: nothing lost, nothing duplicated, each producer's stream in order.
 
 use std::thread;
+use std::time::Duration;
 
-use pc_buffer::BoundedBuffer;
+use pc_buffer::{BoundedBuffer, GetTimeoutError, TryPutError};
 
 /// An item tagged with the producer that put it and its position in that producer's stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +23,20 @@ fn run(capacity: usize, producers: usize, consumers: usize, per_producer: u64) {
                 s.spawn(move || {
                     let mut seq = 0;
                     while seq < per_producer {
-                        // Even producers put one at a time, odd ones in batches of up to 7.
-                        if producer % 2 == 0 {
+                        // Producers put one at a time, in batches of up to 7, or with
+                        // `try_put`, retrying while the buffer is full.
+                        if producer % 3 == 0 {
                             buffer.put(Tagged { producer, seq }).unwrap();
+                            seq += 1;
+                        } else if producer % 3 == 2 {
+                            let mut item = Tagged { producer, seq };
+                            while let Err(full) = buffer.try_put(item) {
+                                item = match full {
+                                    TryPutError::Full(item) => item,
+                                    TryPutError::Closed(_) => panic!("closed while producing"),
+                                };
+                                thread::yield_now();
+                            }
                             seq += 1;
                         } else {
                             let end = (seq + 7).min(per_producer);
@@ -40,13 +52,23 @@ fn run(capacity: usize, producers: usize, consumers: usize, per_producer: u64) {
             .map(|consumer| {
                 let buffer = &buffer;
                 s.spawn(move || {
+                    // Consumers take one at a time, in batches of up to 5, or with a short
+                    // timeout, going on after each timeout until the buffer is closed.
                     let mut got = Vec::new();
-                    if consumer % 2 == 0 {
-                        while let Ok(item) = buffer.get() {
-                            got.push(item);
+                    match consumer % 3 {
+                        0 => {
+                            while let Ok(item) = buffer.get() {
+                                got.push(item);
+                            }
                         }
-                    } else {
-                        while buffer.get_batch_into(&mut got, 5).is_ok() {}
+                        1 => while buffer.get_batch_into(&mut got, 5).is_ok() {},
+                        _ => loop {
+                            match buffer.get_timeout(Duration::from_micros(50)) {
+                                Ok(item) => got.push(item),
+                                Err(GetTimeoutError::Timeout) => {}
+                                Err(GetTimeoutError::Closed) => break,
+                            }
+                        },
                     }
                     got
                 })

@@ -48,7 +48,10 @@ fn batches_keep_put_order_across_swaps_and_top_ups() {
         };
         let mut received = Vec::new();
         while buffer.get_batch_into(&mut received, 2).is_ok() {}
-        assert!(buffer.is_closed(), "batch get reported the end of an open buffer");
+        assert!(
+            buffer.is_closed(),
+            "batch get reported the end of an open buffer"
+        );
         producer.join().unwrap();
         assert_eq!(received, [0, 1, 2, 3]);
         assert_consistent(&buffer);
