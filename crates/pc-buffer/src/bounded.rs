@@ -961,11 +961,12 @@ impl<T> BoundedBuffer<T> {
         &self,
         deadline: Option<Instant>,
     ) -> Result<MutexGuard<'_, Front<T>>, Refused> {
-        let front = self.lock_front();
-        if !front.queue.is_empty() {
-            return Ok(front);
+        let mut front = self.lock_front();
+        // An empty front takes the back's items right here: one more lock, no call, no clock.
+        if front.queue.is_empty() && self.refill(&mut front).is_err() {
+            return self.front_with_items_slow(front, deadline);
         }
-        self.front_with_items_slow(front, deadline)
+        Ok(front)
     }
 
     /// [`front_with_items`](Self::front_with_items) once the front is empty: take the back's
