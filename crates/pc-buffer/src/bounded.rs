@@ -492,10 +492,11 @@ impl<T> BoundedBuffer<T> {
     /// Returns [`GetError`] only when the buffer is closed and empty.
     ///
     /// When `out` is empty, holds room for at least the capacity (or 4096 items, if less) and
-    /// the batch takes every item, the buffer and `out` swap allocations instead of moving the
-    /// items one by one while the lock is held: `out` may come back with another allocation,
-    /// of at least the room it had. Reusing one `Vec` for every batch, drained in between,
-    /// gets this every time a consumer keeps up.
+    /// the batch takes every item of the consumers' half of the buffer (a batch that finds that
+    /// half empty first takes the whole producers' half, see the type's docs), the buffer and
+    /// `out` swap allocations instead of moving the items one by one while the lock is held:
+    /// `out` may come back with another allocation, of at least the room it had. Reusing one
+    /// `Vec` for every batch, drained in between, gets this every time a consumer keeps up.
     ///
     /// ```
     /// use pc_buffer::BoundedBuffer;
