@@ -3,7 +3,7 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, model};
+use super::loom_support::{assert_consistent, model, two_getters_take_one_each};
 use crate::BoundedBuffer;
 
 /// A batch put larger than the capacity against single gets: the batch is delivered in order,
@@ -56,20 +56,7 @@ fn one_batch_get_wakes_every_producer_it_made_room_for() {
 /// A batch put waking two blocked single getters: one batch of two items must wake both.
 #[test]
 fn batch_put_wakes_every_getter_it_can_serve() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let consumers: Vec<_> = (0..2)
-            .map(|_| {
-                let buffer = buffer.clone();
-                thread::spawn(move || buffer.get().unwrap())
-            })
-            .collect();
-        buffer.put_batch(vec![1, 2]).unwrap();
-        let mut received: Vec<i32> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
-        received.sort_unstable();
-        assert_eq!(received, [1, 2]);
-        assert_consistent(&buffer);
-    });
+    model(|| two_getters_take_one_each(|buffer| buffer.put_batch(vec![1, 2]).unwrap()));
 }
 
 /// A batch get racing close: items put before close are all delivered, the batch get returns

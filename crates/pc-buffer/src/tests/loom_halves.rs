@@ -3,7 +3,7 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, model};
+use super::loom_support::{assert_consistent, model, two_getters_take_one_each};
 use crate::BoundedBuffer;
 
 /// Two consumers each take exactly one item while the producer puts two, without close. A
@@ -13,19 +13,10 @@ use crate::BoundedBuffer;
 #[test]
 fn items_moved_to_the_front_are_taken_by_whichever_consumer_comes() {
     model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let consumers: Vec<_> = (0..2)
-            .map(|_| {
-                let buffer = buffer.clone();
-                thread::spawn(move || buffer.get().unwrap())
-            })
-            .collect();
-        buffer.put(1).unwrap();
-        buffer.put(2).unwrap();
-        let mut received: Vec<i32> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
-        received.sort_unstable();
-        assert_eq!(received, [1, 2]);
-        assert_consistent(&buffer);
+        two_getters_take_one_each(|buffer| {
+            buffer.put(1).unwrap();
+            buffer.put(2).unwrap();
+        })
     });
 }
 

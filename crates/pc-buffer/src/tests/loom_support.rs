@@ -1,5 +1,8 @@
 //! Shared helpers of the loom models: the bounded model runner and the end-of-model checks.
 
+use loom::sync::Arc;
+use loom::thread;
+
 use crate::BoundedBuffer;
 
 /// Runs `f` under every interleaving loom explores, with at most two preemptions unless
@@ -55,4 +58,23 @@ pub(super) fn drain<T>(buffer: &BoundedBuffer<T>) -> Vec<T> {
     }
     assert!(buffer.is_closed(), "get reported the end of an open buffer");
     got
+}
+
+/// Two consumers blocked on an empty buffer of capacity 2 each take exactly one item while
+/// `put` puts the items 1 and 2 from the model's main thread; checks both arrive and the
+/// buffer ends consistent. Without close, a consumer left parked while an item waits is a
+/// deadlock, which loom reports.
+pub(super) fn two_getters_take_one_each(put: fn(&BoundedBuffer<i32>)) {
+    let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let buffer = buffer.clone();
+            thread::spawn(move || buffer.get().unwrap())
+        })
+        .collect();
+    put(&buffer);
+    let mut received: Vec<i32> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+    received.sort_unstable();
+    assert_eq!(received, [1, 2]);
+    assert_consistent(&buffer);
 }
