@@ -1044,10 +1044,10 @@ impl<T> BoundedBuffer<T> {
         (front.putters.waiting(), back.getters.waiting())
     }
 
-    /// Whether the flags say exactly what the state says now: holds at every unlock, so in
-    /// particular once every thread of a model has returned.
+    /// Whether the published counts and flags say exactly what the state says now: holds at
+    /// every unlock, so in particular once every thread of a model has returned.
     #[cfg(test)]
-    pub(crate) fn hint_is_current(&self) -> bool {
+    pub(crate) fn published_is_current(&self) -> bool {
         let front = self.lock_front();
         let back = self.lock_back();
         let flags = &self.flags;

@@ -39,14 +39,17 @@ where
 /// Checks the buffer once every thread of a model has returned: it never held more than its
 /// capacity (a producer that proceeds on a wake-up without re-checking for room would overfill
 /// it), nobody is still counted as waiting (or a later notify would be skipped or wasted), and
-/// the lock-free hint that waiting threads watch says what the state is (a stale "full" or
-/// "empty" would only cost time, but a stale "a thread is waking" after everyone returned would
-/// mean a path that forgets to clear it).
+/// what threads read without a lock says what the state is: the published counts of items put
+/// and taken, the closed flag, and the "a thread is waking" flags (a stale one after everyone
+/// returned would mean a path that forgets to clear it).
 pub(super) fn assert_consistent<T>(buffer: &BoundedBuffer<T>) {
     let stats = buffer.stats();
     assert!(stats.high_water <= stats.capacity, "overfilled: {stats:?}");
     assert_eq!(buffer.waiting(), (0, 0), "waiter counts leaked");
-    assert!(buffer.hint_is_current(), "the hint is stale");
+    assert!(
+        buffer.published_is_current(),
+        "a published count or flag is stale"
+    );
 }
 
 /// Takes items until `get` reports the end, and checks that the end is real: a consumer that

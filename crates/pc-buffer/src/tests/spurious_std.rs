@@ -38,9 +38,9 @@ fn spurious_wakeups_do_not_shorten_timed_waits() {
     });
     assert_eq!(empty.waiting(), (0, 0));
     assert_eq!(full.waiting(), (0, 0));
-    // A timed-out wait publishes the hint itself (nothing follows it that would): loom cannot
-    // time out, so this is where that path is checked.
-    assert!(empty.hint_is_current() && full.hint_is_current());
+    // A timed-out wait clears its "waking" flag like any other wait: loom cannot time out, so
+    // this is where that path is checked.
+    assert!(empty.published_is_current() && full.published_is_current());
 }
 
 #[test]
@@ -80,5 +80,5 @@ fn spurious_wakeups_lose_no_item_and_leak_no_waiter() {
         .collect();
     assert_eq!(sorted, expected);
     assert_eq!(buffer.waiting(), (0, 0));
-    assert!(buffer.hint_is_current());
+    assert!(buffer.published_is_current());
 }
