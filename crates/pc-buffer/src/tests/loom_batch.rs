@@ -3,7 +3,7 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, model, two_getters_take_one_each};
+use super::loom_support::{assert_consistent, drain_batches, model, two_getters_take_one_each};
 use crate::BoundedBuffer;
 
 /// A batch put larger than the capacity against single gets: the batch is delivered in order,
@@ -72,12 +72,7 @@ fn batch_get_drains_before_reporting_close() {
                 buffer.close();
             })
         };
-        let mut received = Vec::new();
-        while buffer.get_batch_into(&mut received, 2).is_ok() {}
-        assert!(
-            buffer.is_closed(),
-            "batch get reported the end of an open buffer"
-        );
+        let received = drain_batches(&buffer, 2);
         producer.join().unwrap();
         assert_eq!(received, [1, 2, 3]);
         assert_consistent(&buffer);

@@ -3,7 +3,7 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, model, two_getters_take_one_each};
+use super::loom_support::{assert_consistent, drain_batches, model, two_getters_take_one_each};
 use crate::BoundedBuffer;
 
 /// Two consumers each take exactly one item while the producer puts two, without close. A
@@ -37,12 +37,7 @@ fn batches_keep_put_order_across_swaps_and_top_ups() {
                 buffer.close();
             })
         };
-        let mut received = Vec::new();
-        while buffer.get_batch_into(&mut received, 2).is_ok() {}
-        assert!(
-            buffer.is_closed(),
-            "batch get reported the end of an open buffer"
-        );
+        let received = drain_batches(&buffer, 2);
         producer.join().unwrap();
         assert_eq!(received, [0, 1, 2, 3]);
         assert_consistent(&buffer);

@@ -63,6 +63,18 @@ pub(super) fn drain<T>(buffer: &BoundedBuffer<T>) -> Vec<T> {
     got
 }
 
+/// Takes batches of up to `max` items until the batch get reports the end, and checks that the
+/// end is real, as [`drain`] does for single gets.
+pub(super) fn drain_batches<T>(buffer: &BoundedBuffer<T>, max: usize) -> Vec<T> {
+    let mut got = Vec::new();
+    while buffer.get_batch_into(&mut got, max).is_ok() {}
+    assert!(
+        buffer.is_closed(),
+        "batch get reported the end of an open buffer"
+    );
+    got
+}
+
 /// Two consumers blocked on an empty buffer of capacity 2 each take exactly one item while
 /// `put` puts the items 1 and 2 from the model's main thread; checks both arrive and the
 /// buffer ends consistent. Without close, a consumer left parked while an item waits is a
