@@ -552,13 +552,12 @@ impl<T> BoundedBuffer<T> {
         let mut front = self.lock_front();
         if front.queue.len() < max {
             // Short of a full batch: top it up from the back, so a batch takes all it can.
-            self.top_up(&mut front, max);
-        }
-        if front.queue.is_empty() {
-            front = match self.front_with_items_slow(front, None) {
-                Ok(front) => front,
-                Err(_) => return Err(GetError),
-            };
+            if let Err(found) = self.top_up(&mut front, max) {
+                front = match self.front_with_items_slow(front, found, None) {
+                    Ok(front) => front,
+                    Err(_) => return Err(GetError),
+                };
+            }
         }
         let len = front.queue.len();
         let n = len.min(max);
@@ -867,17 +866,18 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// Holding both locks, moves the back's items to the front: all of them in one swap of
-    /// allocations when the front is empty, otherwise item by item until the front holds `max`.
-    /// The front's items are older than the back's, so appending keeps the order.
-    fn top_up(&self, front: &mut Front<T>, max: usize) {
-        let mut back = self.lock_back();
+    /// allocations when the front is empty ([`refill`](Self::refill), whose error it returns
+    /// when both halves are empty), otherwise item by item until the front holds `max`. The
+    /// front's items are older than the back's, so appending keeps the order.
+    fn top_up(&self, front: &mut Front<T>, max: usize) -> Result<(), Option<Refused>> {
         if front.queue.is_empty() {
-            mem::swap(&mut front.queue, &mut back.queue);
-        } else {
-            let wanted = max - front.queue.len();
-            let moved = wanted.min(back.queue.len());
-            front.queue.extend(back.queue.drain(..moved));
+            return self.refill(front);
         }
+        let mut back = self.lock_back();
+        let wanted = max - front.queue.len();
+        let moved = wanted.min(back.queue.len());
+        front.queue.extend(back.queue.drain(..moved));
+        Ok(())
     }
 
     /// The back lock, with room for at least one item, waiting for room until `deadline`.
@@ -964,19 +964,23 @@ impl<T> BoundedBuffer<T> {
     ) -> Result<MutexGuard<'_, Front<T>>, Refused> {
         let mut front = self.lock_front();
         // An empty front takes the back's items right here: one more lock, no call, no clock.
-        if front.queue.is_empty() && self.refill(&mut front).is_err() {
-            return self.front_with_items_slow(front, deadline);
+        if front.queue.is_empty() {
+            if let Err(found) = self.refill(&mut front) {
+                return self.front_with_items_slow(front, found, deadline);
+            }
         }
         Ok(front)
     }
 
-    /// [`front_with_items`](Self::front_with_items) once the front is empty: take the back's
-    /// items, or back off and then park on `not_empty` under the back lock, as often as needed.
+    /// [`front_with_items`](Self::front_with_items) once both halves were found empty (`found`
+    /// is what [`refill`](Self::refill) said: `Some(Closed)` if closed too): back off, then
+    /// park on `not_empty` under the back lock, as often as needed.
     #[cold]
     #[inline(never)]
     fn front_with_items_slow<'a>(
         &'a self,
         mut front: MutexGuard<'a, Front<T>>,
+        mut found: Option<Refused>,
         deadline: Option<Instant>,
     ) -> Result<MutexGuard<'a, Front<T>>, Refused> {
         let mut started = None;
@@ -985,13 +989,8 @@ impl<T> BoundedBuffer<T> {
         // and the back again, in lock order: another consumer may have moved the back's items
         // to the front while this one waited, and they are this one's to take as much as its.
         let outcome = loop {
-            if !front.queue.is_empty() {
-                break Ok(());
-            }
-            match self.refill(&mut front) {
-                Ok(()) => break Ok(()),
-                Err(Some(refused)) => break Err(refused),
-                Err(None) => {}
+            if let Some(refused) = found {
+                break Err(refused);
             }
             let started = *started.get_or_insert_with(Instant::now);
             if !backed_off && deadline.is_none_or(|deadline| started < deadline) {
@@ -1004,6 +1003,13 @@ impl<T> BoundedBuffer<T> {
                 break Err(Refused::TimedOut);
             }
             front = self.lock_front();
+            if !front.queue.is_empty() {
+                break Ok(());
+            }
+            match self.refill(&mut front) {
+                Ok(()) => break Ok(()),
+                Err(refused) => found = refused,
+            }
         };
         if let Some(started) = started {
             front.get_waits += 1;
