@@ -109,28 +109,35 @@ struct Flags {
 
 /// The consumers' half: the oldest items, and what only consumers change.
 ///
-/// `repr(C)` keeps what every take touches first, on the line of the mutex word.
+/// `repr(C)` keeps everything a take writes (the queue, `got`) on the first cache line, with
+/// the mutex word; the fields after `putter_waking` are written only when a consumer waits.
+/// A consumer that moves the back's items here touches only the first line of [`Back`], so
+/// producers find the rest of their half still in their cache.
 #[repr(C)]
 pub(crate) struct Front<T> {
     queue: VecDeque<T>,
-    /// Items taken so far (wrapping): the number the next item taken leaves with.
-    got: usize,
+    /// Items taken so far; the next item taken leaves numbered `got as usize`. A `u64`, so
+    /// that it is also the exact total for [`BufferStats`] on 32-bit targets, with no second
+    /// counter to write on every take.
+    got: u64,
     /// Producers blocked on `not_full`.
     putters: Waiters,
     /// The value last stored in `Flags::putter_waking`.
     putter_waking: bool,
-    /// Items taken so far, for [`BufferStats`] (`got` wraps on 32-bit targets).
-    items_got: u64,
     get_waits: u64,
     get_wait_time: Duration,
 }
 
 /// The producers' half: the newest items, and what only producers change.
+///
+/// Laid out as [`Front`]: a put writes only the first cache line (the queue, `put`,
+/// `got_seen`); it reads `closed` and `high_water` on the second, which is written only when a
+/// consumer parks, on close, and when the high-water mark rises.
 #[repr(C)]
 pub(crate) struct Back<T> {
     queue: VecDeque<T>,
-    /// Items put so far (wrapping).
-    put: usize,
+    /// Items put so far (see `Front::got` for why a `u64`).
+    put: u64,
     /// `BoundedBuffer::got` as this side last read it. Items are only ever taken, so
     /// `put - got_seen` is at least the number of items in the buffer: room computed from it
     /// is never more than the real room, and is read again before a producer waits.
@@ -141,8 +148,6 @@ pub(crate) struct Back<T> {
     /// The value last stored in `Flags::getter_waking`.
     getter_waking: bool,
     high_water: usize,
-    /// Items put so far, for [`BufferStats`].
-    items_put: u64,
     put_waits: u64,
     put_wait_time: Duration,
 }
@@ -198,7 +203,6 @@ impl<T> BoundedBuffer<T> {
                 got: 0,
                 putters: Waiters::default(),
                 putter_waking: false,
-                items_got: 0,
                 get_waits: 0,
                 get_wait_time: Duration::ZERO,
             })),
@@ -210,7 +214,6 @@ impl<T> BoundedBuffer<T> {
                 closed: false,
                 getter_waking: false,
                 high_water: 0,
-                items_put: 0,
                 put_waits: 0,
                 put_wait_time: Duration::ZERO,
             })),
@@ -539,7 +542,7 @@ impl<T> BoundedBuffer<T> {
         max: usize,
     ) -> Result<Range<usize>, GetError> {
         if max == 0 {
-            let next = self.lock_front().got;
+            let next = self.lock_front().got as usize;
             return Ok(next..next);
         }
         // The queues' own allocation: a batch that takes everything swaps it for `out`'s when
@@ -561,7 +564,7 @@ impl<T> BoundedBuffer<T> {
         }
         let len = front.queue.len();
         let n = len.min(max);
-        let first = front.got;
+        let first = front.got as usize;
         let taken_whole = if n == len && out.is_empty() && out.capacity() >= keep {
             // Taking everything into an empty `out`: swap the two allocations, so the critical
             // section moves no item at all, and the cache lines holding them are read by this
@@ -726,13 +729,13 @@ impl<T> BoundedBuffer<T> {
         let back = self.lock_back();
         BufferStats {
             capacity: self.capacity,
-            len: back.put.wrapping_sub(front.got),
+            len: (back.put - front.got) as usize,
             high_water: back.high_water,
             closed: back.closed,
             producers_waiting: front.putters.waiting(),
             consumers_waiting: back.getters.waiting(),
-            items_put: back.items_put,
-            items_got: front.items_got,
+            items_put: back.put,
+            items_got: front.got,
             put_waits: back.put_waits,
             put_wait_time: back.put_wait_time,
             get_waits: front.get_waits,
@@ -784,12 +787,12 @@ impl<T> BoundedBuffer<T> {
     /// that says full, so zero means full right now.
     #[inline]
     fn room(&self, back: &mut Back<T>) -> usize {
-        let held = back.put.wrapping_sub(back.got_seen);
+        let held = (back.put as usize).wrapping_sub(back.got_seen);
         if held < self.capacity {
             return self.capacity - held;
         }
         back.got_seen = self.got.load(Ordering::Acquire);
-        self.capacity - back.put.wrapping_sub(back.got_seen)
+        self.capacity - (back.put as usize).wrapping_sub(back.got_seen)
     }
 
     /// Appends `item` (the caller checked for room) and wakes a consumer if one is parked.
@@ -803,14 +806,14 @@ impl<T> BoundedBuffer<T> {
     /// after unlocking.
     #[inline]
     fn count_put(&self, mut back: MutexGuard<'_, Back<T>>, n: usize) {
-        back.put = back.put.wrapping_add(n);
-        back.items_put += n as u64;
-        self.put.store(back.put, Ordering::Release);
-        if back.put.wrapping_sub(back.got_seen) > back.high_water {
+        back.put += n as u64;
+        let put = back.put as usize;
+        self.put.store(put, Ordering::Release);
+        if put.wrapping_sub(back.got_seen) > back.high_water {
             // Possibly a new high-water mark: `got_seen` may be old, so read `got` again before
             // raising it. Once the mark is reached this costs one compare per put.
             back.got_seen = self.got.load(Ordering::Acquire);
-            back.high_water = back.high_water.max(back.put.wrapping_sub(back.got_seen));
+            back.high_water = back.high_water.max(put.wrapping_sub(back.got_seen));
         }
         let wake = back.getters.signal(n);
         if wake > 0 {
@@ -825,7 +828,7 @@ impl<T> BoundedBuffer<T> {
     /// Takes the front item (the caller made sure there is one) with its number.
     #[inline]
     fn pop(&self, mut front: MutexGuard<'_, Front<T>>) -> (usize, T) {
-        let number = front.got;
+        let number = front.got as usize;
         let item = front
             .queue
             .pop_front()
@@ -838,9 +841,8 @@ impl<T> BoundedBuffer<T> {
     /// producers, after unlocking.
     #[inline]
     fn count_taken(&self, mut front: MutexGuard<'_, Front<T>>, n: usize) {
-        front.got = front.got.wrapping_add(n);
-        front.items_got += n as u64;
-        self.got.store(front.got, Ordering::Release);
+        front.got += n as u64;
+        self.got.store(front.got as usize, Ordering::Release);
         let wake = front.putters.signal(n);
         if wake > 0 {
             self.publish_front(&mut front);
@@ -940,7 +942,10 @@ impl<T> BoundedBuffer<T> {
         // Exact under the front lock: `front.got` is every take so far, and `put` is at least
         // every put this producer's back lock has seen. A `put` read too early can only show
         // more room than there is, and then the caller just looks again.
-        let held = self.put.load(Ordering::Acquire).wrapping_sub(front.got);
+        let held = self
+            .put
+            .load(Ordering::Acquire)
+            .wrapping_sub(front.got as usize);
         if held < self.capacity || self.flags.closed.load(Ordering::SeqCst) {
             return Wake::Woken;
         }
@@ -1062,8 +1067,8 @@ impl<T> BoundedBuffer<T> {
             && flags.getter_waking.load(Ordering::Relaxed) == back.getters.waking()
             && back.getter_waking == back.getters.waking()
             && flags.closed.load(Ordering::Relaxed) == back.closed
-            && self.got.load(Ordering::Relaxed) == front.got
-            && self.put.load(Ordering::Relaxed) == back.put
+            && self.got.load(Ordering::Relaxed) == front.got as usize
+            && self.put.load(Ordering::Relaxed) == back.put as usize
     }
 
     /// Whether a panic while holding the (front, back) lock has poisoned it (std only: loom
