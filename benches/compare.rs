@@ -14,7 +14,9 @@
 //! that is part of the timed work; the pipeline rows (ours and the hand-written crossbeam pair)
 //! check the output `Vec` after the clock stops, since the check is a pass over 80 MB that
 //! neither `process` nor the pair performs. Before each table the runner measures how long a
-//! write on one core takes to be seen on another, which bounds what a small buffer can do.
+//! write on one core takes to be seen on another, which bounds what a small buffer can do, and
+//! what one thread pays for a lock and unlock against one atomic read-modify-write, which
+//! bounds what a lock-based buffer can do against a lock-free channel with one thread.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -23,6 +25,8 @@
 mod peers;
 
 use std::env;
+use std::hint::black_box;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -249,6 +253,35 @@ fn cross_core_latency_ns() -> f64 {
     median((0..5).map(|_| one()).collect()).expect("five measurements")
 }
 
+/// What one thread pays, in nanoseconds, for an uncontended `Mutex` lock and unlock, and for
+/// one atomic read-modify-write. A lock and unlock is two read-modify-writes (a compare-and-swap,
+/// then a swap that tells whether to wake a waiter), where a lock-free channel's put or get
+/// costs one: with one thread, a buffer that locks once per put and once per get can reach
+/// about the ratio of the two against crossbeam-channel, and less where it locks more often.
+fn lock_costs_ns() -> (f64, f64) {
+    const ROUNDS: u64 = 2_000_000;
+    let per_round = |started: Instant| started.elapsed().as_nanos() as f64 / ROUNDS as f64;
+    let lock = || {
+        let mutex = Mutex::new(0u64);
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            *black_box(&mutex).lock().expect("not poisoned") += 1;
+        }
+        per_round(started)
+    };
+    let rmw = || {
+        let atomic = AtomicU64::new(0);
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            black_box(&atomic).fetch_add(1, Ordering::AcqRel);
+        }
+        per_round(started)
+    };
+    let lock = median((0..5).map(|_| lock()).collect()).expect("five measurements");
+    let rmw = median((0..5).map(|_| rmw()).collect()).expect("five measurements");
+    (lock, rmw)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; this runner takes no arguments.
     let reps = env_or("PC_REPS", 5) as usize;
@@ -263,6 +296,10 @@ fn main() {
     println!(
         "# cross-core hand-off: {:.0} ns one way (median of 5 ping-pongs over one atomic)",
         cross_core_latency_ns()
+    );
+    let (lock, rmw) = lock_costs_ns();
+    println!(
+        "# one thread: uncontended Mutex lock + unlock {lock:.1} ns, one atomic read-modify-write {rmw:.1} ns"
     );
 
     let mut pc_ratios = Vec::new();
