@@ -57,8 +57,10 @@ const MAX_PREALLOCATED: usize = 4096;
 /// swap (holding both locks, front first). Every item in the front is older than every item
 /// in the back, so the buffer stays first in, first out. A producer and a consumer working at
 /// the same time touch different locks and different cache lines, and a hand-over moves a whole
-/// run of items at once. The count of items put and the count of items taken are published
-/// in atomics, so a producer sees the room a consumer made without taking the front lock.
+/// run of items at once. A single get that finds the front empty and one item in the back
+/// takes it under the back lock alone: one lock per get, as with one lock, when items pass
+/// one at a time. The count of items put and the count of items taken are published in
+/// atomics, so a producer sees the room a consumer made without taking the front lock.
 ///
 /// # Panics and poisoning
 ///
@@ -72,9 +74,11 @@ pub struct BoundedBuffer<T> {
     front: CachePadded<Mutex<Front<T>>>,
     /// The producers' half, on a cache line of its own with its lock word.
     back: CachePadded<Mutex<Back<T>>>,
-    /// Items taken so far (wrapping), stored under the front lock by every take. Producers
-    /// read it only when their last reading says the buffer is full, so while there is room
-    /// this line stays with the consumers.
+    /// Items taken so far (wrapping): the number the next item taken leaves with. Stored by
+    /// every take: under the front lock when the item comes from the front, under the back
+    /// lock when a consumer of a capacity-1 buffer takes it straight from the back (see
+    /// [`take_direct`](Self::take_direct)). Producers read it only when their last reading says
+    /// the buffer is full, so while there is room this line stays with the consumers.
     got: CachePadded<AtomicUsize>,
     /// Items put so far (wrapping), stored under the back lock by every put. Read by
     /// [`len`](Self::len), by consumers backing off and by a producer about to park.
@@ -109,16 +113,19 @@ struct Flags {
 
 /// The consumers' half: the oldest items, and what only consumers change.
 ///
-/// `repr(C)` keeps everything a take writes (the queue, `got`) on the first cache line, with
-/// the mutex word; the fields after `putter_waking` are written only when a consumer waits.
-/// A consumer that moves the back's items here touches only the first line of [`Back`], so
-/// producers find the rest of their half still in their cache.
+/// `repr(C)` keeps everything a take writes here (the queue, `taken`) on the first cache line,
+/// with the mutex word; the fields after `putter_waking` are written only when a consumer
+/// waits. A consumer that moves the back's items here, or takes one from the back, writes the
+/// first line of [`Back`], never the line producers only read.
 #[repr(C)]
 pub(crate) struct Front<T> {
     queue: VecDeque<T>,
-    /// Items taken so far; the next item taken leaves numbered `got as usize`. A `u64`, so
-    /// that it is also the exact total for [`BufferStats`] on 32-bit targets, with no second
-    /// counter to write on every take.
+    /// Items taken so far, as the front last knew it; the next item taken from the front leaves
+    /// numbered `got as usize`. Exact under the front lock, except at capacity 1, where a take
+    /// straight from the back (see [`BoundedBuffer::take_direct`]) advances only
+    /// `BoundedBuffer::got`, and a refill catches up before the front hands out an item. A
+    /// `u64`, so that it is also the exact total for [`BufferStats`] on 32-bit targets, with
+    /// no second counter to write on every take.
     got: u64,
     /// Producers blocked on `not_full`.
     putters: Waiters,
@@ -132,11 +139,12 @@ pub(crate) struct Front<T> {
 ///
 /// Laid out as [`Front`]: a put writes only the first cache line (the queue, `put`,
 /// `got_seen`); it reads `closed` and `high_water` on the second, which is written only when a
-/// consumer parks, on close, and when the high-water mark rises.
+/// consumer parks, on close, when the high-water mark rises, and (at capacity 1 only) when a
+/// consumer takes straight from the back.
 #[repr(C)]
 pub(crate) struct Back<T> {
     queue: VecDeque<T>,
-    /// Items put so far (see `Front::got` for why a `u64`).
+    /// Items put so far (see `Front::taken` for why a `u64`).
     put: u64,
     /// `BoundedBuffer::got` as this side last read it. Items are only ever taken, so
     /// `put - got_seen` is at least the number of items in the buffer: room computed from it
@@ -150,6 +158,12 @@ pub(crate) struct Back<T> {
     high_water: usize,
     put_waits: u64,
     put_wait_time: Duration,
+    /// At capacity 1, producers registered on `not_full` (parked, or signalled and not yet
+    /// back), counted as they register and unregister, each time under both locks, so it
+    /// equals `Front::putters.waiting()` whenever the front lock is free. A consumer that
+    /// takes from the back without the front lock reads it to know whether a producer may need
+    /// waking. Always zero at larger capacities.
+    putters_registered: u32,
 }
 
 /// Which side of the buffer a thread waits on.
@@ -216,6 +230,7 @@ impl<T> BoundedBuffer<T> {
                 high_water: 0,
                 put_waits: 0,
                 put_wait_time: Duration::ZERO,
+                putters_registered: 0,
             })),
             got: CachePadded::new(AtomicUsize::new(0)),
             put: CachePadded::new(AtomicUsize::new(0)),
@@ -405,6 +420,9 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get(), Err(GetError));
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
+        if let Some((_, item)) = self.take_direct() {
+            return Ok(item);
+        }
         match self.front_with_items(None) {
             Ok(front) => Ok(self.pop(front).1),
             Err(_) => Err(GetError),
@@ -422,6 +440,9 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_get(), Err(TryGetError::Closed));
     /// ```
     pub fn try_get(&self) -> Result<T, TryGetError> {
+        if let Some((_, item)) = self.take_direct() {
+            return Ok(item);
+        }
         let mut front = self.lock_front();
         if front.queue.is_empty() {
             match self.refill(&mut front) {
@@ -542,7 +563,7 @@ impl<T> BoundedBuffer<T> {
         max: usize,
     ) -> Result<Range<usize>, GetError> {
         if max == 0 {
-            let next = self.lock_front().got as usize;
+            let next = self.got.load(Ordering::Acquire);
             return Ok(next..next);
         }
         // The queues' own allocation: a batch that takes everything swaps it for `out`'s when
@@ -586,6 +607,9 @@ impl<T> BoundedBuffer<T> {
     /// Takes the item at the front with its number (see
     /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
     pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
+        if let Some(taken) = self.take_direct() {
+            return Ok(taken);
+        }
         match self.front_with_items(None) {
             Ok(front) => Ok(self.pop(front)),
             Err(_) => Err(GetError),
@@ -606,6 +630,9 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
     /// ```
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
+        if let Some(taken) = self.take_direct() {
+            return Ok(taken);
+        }
         match self.front_with_items(Some(deadline)) {
             Ok(front) => Ok(self.pop(front)),
             Err(Refused::Closed) => Err(GetTimeoutError::Closed),
@@ -634,9 +661,10 @@ impl<T> BoundedBuffer<T> {
             return false;
         }
         back.closed = true;
-        // Stored under the back lock and before the front lock is taken below: a producer
-        // deciding to park reads it under the front lock, so it either reads `true` or
-        // registers before that lock is taken here, and is then woken below.
+        // A producer decides to park under the front lock, reading `closed` there: the
+        // atomic, stored here before the front lock is taken below, or at capacity 1 the field,
+        // under both locks. Either it sees `true`, or it registered before that lock is taken
+        // below and holds it until it waits: it is woken there.
         self.flags.closed.store(true, Ordering::SeqCst);
         let wake_getters = back.getters.signal_all();
         self.publish_back(&mut back);
@@ -727,15 +755,17 @@ impl<T> BoundedBuffer<T> {
     pub fn stats(&self) -> BufferStats {
         let front = self.lock_front();
         let back = self.lock_back();
+        // Exact under both locks; ahead of `front.got` only by takes straight from the back.
+        let got = self.got.load(Ordering::Acquire);
         BufferStats {
             capacity: self.capacity,
-            len: (back.put - front.got) as usize,
+            len: (back.put as usize).wrapping_sub(got),
             high_water: back.high_water,
             closed: back.closed,
             producers_waiting: front.putters.waiting(),
             consumers_waiting: back.getters.waiting(),
             items_put: back.put,
-            items_got: front.got,
+            items_got: front.got + got.wrapping_sub(front.got as usize) as u64,
             put_waits: back.put_waits,
             put_wait_time: back.put_wait_time,
             get_waits: front.get_waits,
@@ -861,10 +891,69 @@ impl<T> BoundedBuffer<T> {
         if back.queue.is_empty() {
             return Err(back.closed.then_some(Refused::Closed));
         }
+        if self.capacity == 1 {
+            // Catch up with takes made straight from the back: under the back lock `got` is
+            // exact, and the front's count must be before it numbers the item.
+            let behind = self
+                .got
+                .load(Ordering::Acquire)
+                .wrapping_sub(front.got as usize);
+            front.got += behind as u64;
+        }
         // The front is empty, so nothing older than the back's items is left: after the swap
         // the front holds every item, oldest first, and the back the front's empty allocation.
         mem::swap(&mut front.queue, &mut back.queue);
         Ok(())
+    }
+
+    /// In a buffer of capacity 1, takes the item under the back lock alone when it is in the
+    /// back; `None` (having changed nothing) otherwise, and the caller then goes through the
+    /// front as usual.
+    ///
+    /// At capacity 1 the two halves never both hold an item, and the front holds one only
+    /// while a consumer that moved it there still holds the front lock to take it. So when the
+    /// back holds the item the front is empty, and a take through the front would take both
+    /// locks; this takes one. At larger capacities a consumer that keeps up with the producers
+    /// would take their lock once per item this way, where moving the back's items to the
+    /// front in one swap lets the next takes use the front lock alone.
+    #[inline]
+    fn take_direct(&self) -> Option<(usize, T)> {
+        // Without a lock, a hint only (the buffer looks empty): the back lock decides.
+        if self.capacity != 1
+            || self.put.load(Ordering::Relaxed) == self.got.load(Ordering::Relaxed)
+        {
+            return None;
+        }
+        let mut back = self.lock_back();
+        let item = back.queue.pop_front()?;
+        // Exact: the producer of this item saw the room the last take made (it read `got`
+        // after that store), and this thread took the back lock after that put.
+        let got = self.got.load(Ordering::Acquire).wrapping_add(1);
+        self.got.store(got, Ordering::Release);
+        // This thread knows `got` exactly: the producers need not read it again for this room.
+        back.got_seen = got;
+        // A producer parked for room registered under both locks (see `park_putter`): if one
+        // did before this take, it is counted here; if it registers after, it sees the room.
+        let wake = back.putters_registered > 0;
+        drop(back);
+        if wake {
+            self.wake_putter();
+        }
+        Some((got.wrapping_sub(1), item))
+    }
+
+    /// Wakes one producer parked on `not_full`, if one still is, after a take made without
+    /// the front lock.
+    #[cold]
+    #[inline(never)]
+    fn wake_putter(&self) {
+        let mut front = self.lock_front();
+        let wake = front.putters.signal(1);
+        if wake > 0 {
+            self.publish_front(&mut front);
+        }
+        drop(front);
+        self.notify(&self.not_full, wake);
     }
 
     /// Holding both locks, moves the back's items to the front: all of them in one swap of
@@ -939,14 +1028,24 @@ impl<T> BoundedBuffer<T> {
     /// looked; returns after one wait (the caller checks again) or at once.
     fn park_putter(&self, deadline: Option<Instant>) -> Wake {
         let mut front = self.lock_front();
-        // Exact under the front lock: `front.got` is every take so far, and `put` is at least
-        // every put this producer's back lock has seen. A `put` read too early can only show
-        // more room than there is, and then the caller just looks again.
-        let held = self
-            .put
-            .load(Ordering::Acquire)
-            .wrapping_sub(front.got as usize);
-        if held < self.capacity || self.flags.closed.load(Ordering::SeqCst) {
+        // At capacity 1 a consumer may take straight from the back (see `take_direct`),
+        // without the front lock: there the producer registers under both locks, so that such
+        // a take sees it. At larger capacities every take holds the front lock, and the back
+        // lock, which the other producers keep busy, is not taken while consumers wait for
+        // the front lock.
+        let mut back = (self.capacity == 1).then(|| self.lock_back());
+        let (put, closed) = match &back {
+            Some(back) => (back.put as usize, back.closed),
+            // A `put` read early can only show more room than there is, and then the caller
+            // just looks again; `close` stores `closed` before taking the front lock.
+            None => (
+                self.put.load(Ordering::Acquire),
+                self.flags.closed.load(Ordering::SeqCst),
+            ),
+        };
+        // Exact: every take so far happened before this thread took the lock(s) it holds.
+        let held = put.wrapping_sub(self.got.load(Ordering::Acquire));
+        if held < self.capacity || closed {
             return Wake::Woken;
         }
         let timeout = match remaining(deadline) {
@@ -954,9 +1053,19 @@ impl<T> BoundedBuffer<T> {
             Ok(timeout) => timeout,
         };
         front.putters.register();
+        if let Some(back) = back.as_mut() {
+            back.putters_registered += 1;
+        }
+        // The back lock is released before waiting; the front lock is released by the wait.
+        drop(back);
         let mut front = wait(&self.not_full, front, timeout);
         front.putters.unregister();
         self.publish_front(&mut front);
+        if self.capacity == 1 {
+            // Still counted until here: a take meanwhile at worst takes the front lock to
+            // wake nobody.
+            self.lock_back().putters_registered -= 1;
+        }
         Wake::Woken
     }
 
@@ -1067,7 +1176,11 @@ impl<T> BoundedBuffer<T> {
             && flags.getter_waking.load(Ordering::Relaxed) == back.getters.waking()
             && back.getter_waking == back.getters.waking()
             && flags.closed.load(Ordering::Relaxed) == back.closed
-            && self.got.load(Ordering::Relaxed) == front.got as usize
+            && (back.put as usize).wrapping_sub(self.got.load(Ordering::Relaxed))
+                == front.queue.len() + back.queue.len()
+            && (self.capacity == 1 || self.got.load(Ordering::Relaxed) == front.got as usize)
+            && (self.capacity != 1 || back.putters_registered as usize == front.putters.waiting())
+            && (self.capacity == 1 || back.putters_registered == 0)
             && self.put.load(Ordering::Relaxed) == back.put as usize
     }
 

@@ -402,3 +402,33 @@ fn buffer_is_send_and_sync_for_send_items() {
     assert_send_sync::<BoundedBuffer<String>>();
     assert_send_sync::<PutError<String>>();
 }
+
+/// At capacity 1 a single get takes the item straight from the back and a batch get through
+/// the front: the numbers follow put order whichever way each item leaves, and the counts add
+/// up.
+#[test]
+fn numbers_at_capacity_1_follow_put_order_whichever_way_items_leave() {
+    let buffer = BoundedBuffer::new(1).unwrap();
+    let mut batch = Vec::new();
+    for round in 0..3 {
+        let base = round * 4;
+        buffer.put(base).unwrap();
+        assert_eq!(buffer.get_numbered(), Ok((base, base)));
+        buffer.put(base + 1).unwrap();
+        assert_eq!(
+            buffer.get_batch_numbered(&mut batch, 4),
+            Ok(base + 1..base + 2)
+        );
+        assert_eq!(batch, [base + 1]);
+        batch.clear();
+        buffer.put(base + 2).unwrap();
+        assert_eq!(buffer.try_get(), Ok(base + 2));
+        buffer.put(base + 3).unwrap();
+        assert_eq!(
+            buffer.get_numbered_deadline(Instant::now()),
+            Ok((base + 3, base + 3))
+        );
+    }
+    let stats = buffer.stats();
+    assert_eq!((stats.items_put, stats.items_got, stats.len), (12, 12, 0));
+}

@@ -147,8 +147,18 @@ fn one_producer_many_consumers() {
 /// number, and between them the consumers take every value exactly once.
 #[test]
 fn numbers_follow_put_order_across_consumers() {
-    const ITEMS: usize = 100_000;
-    let buffer = BoundedBuffer::new(16).unwrap();
+    numbers_follow_put_order(16, 100_000);
+}
+
+/// As above at capacity 1, where a single get takes the item straight from the back and a
+/// batch get through the front: the two ways of taking share one numbering.
+#[test]
+fn numbers_follow_put_order_across_consumers_at_capacity_1() {
+    numbers_follow_put_order(1, 20_000);
+}
+
+fn numbers_follow_put_order(capacity: usize, items: usize) {
+    let buffer = BoundedBuffer::new(capacity).unwrap();
     let taken: Vec<Vec<usize>> = thread::scope(|s| {
         let consumers: Vec<_> = (0..3)
             .map(|consumer| {
@@ -179,7 +189,7 @@ fn numbers_follow_put_order_across_consumers() {
                 })
             })
             .collect();
-        for value in 0..ITEMS {
+        for value in 0..items {
             buffer.put(value).unwrap();
         }
         buffer.close();
@@ -187,5 +197,10 @@ fn numbers_follow_put_order_across_consumers() {
     });
     let mut all: Vec<usize> = taken.into_iter().flatten().collect();
     all.sort_unstable();
-    assert!(all.into_iter().eq(0..ITEMS));
+    assert!(all.into_iter().eq(0..items));
+    let stats = buffer.stats();
+    assert_eq!(
+        (stats.items_put, stats.items_got),
+        (items as u64, items as u64)
+    );
 }

@@ -8,6 +8,8 @@ mod loom_batch;
 #[cfg(loom)]
 mod loom_close;
 #[cfg(loom)]
+mod loom_direct;
+#[cfg(loom)]
 mod loom_halves;
 #[cfg(loom)]
 mod loom_handoff;
