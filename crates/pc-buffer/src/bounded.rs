@@ -57,10 +57,10 @@ const MAX_PREALLOCATED: usize = 4096;
 /// swap (holding both locks, front first). Every item in the front is older than every item
 /// in the back, so the buffer stays first in, first out. A producer and a consumer working at
 /// the same time touch different locks and different cache lines, and a hand-over moves a whole
-/// run of items at once. A single get that finds the front empty and one item in the back
-/// takes it under the back lock alone: one lock per get, as with one lock, when items pass
-/// one at a time. The count of items put and the count of items taken are published in
-/// atomics, so a producer sees the room a consumer made without taking the front lock.
+/// run of items at once. In a buffer of capacity 1, where the halves cannot both hold an
+/// item, a single get takes the item from the back under the back lock alone: one lock per
+/// get, as with one lock. The count of items put and the count of items taken are published
+/// in atomics, so a producer sees the room a consumer made without taking the front lock.
 ///
 /// # Panics and poisoning
 ///
@@ -113,7 +113,7 @@ struct Flags {
 
 /// The consumers' half: the oldest items, and what only consumers change.
 ///
-/// `repr(C)` keeps everything a take writes here (the queue, `taken`) on the first cache line,
+/// `repr(C)` keeps everything a take writes here (the queue, `got`) on the first cache line,
 /// with the mutex word; the fields after `putter_waking` are written only when a consumer
 /// waits. A consumer that moves the back's items here, or takes one from the back, writes the
 /// first line of [`Back`], never the line producers only read.
@@ -139,12 +139,12 @@ pub(crate) struct Front<T> {
 ///
 /// Laid out as [`Front`]: a put writes only the first cache line (the queue, `put`,
 /// `got_seen`); it reads `closed` and `high_water` on the second, which is written only when a
-/// consumer parks, on close, when the high-water mark rises, and (at capacity 1 only) when a
-/// consumer takes straight from the back.
+/// consumer parks (or, at capacity 1, a producer), on close, and when the high-water mark
+/// rises.
 #[repr(C)]
 pub(crate) struct Back<T> {
     queue: VecDeque<T>,
-    /// Items put so far (see `Front::taken` for why a `u64`).
+    /// Items put so far (see `Front::got` for why a `u64`).
     put: u64,
     /// `BoundedBuffer::got` as this side last read it. Items are only ever taken, so
     /// `put - got_seen` is at least the number of items in the buffer: room computed from it
@@ -1179,8 +1179,12 @@ impl<T> BoundedBuffer<T> {
             && (back.put as usize).wrapping_sub(self.got.load(Ordering::Relaxed))
                 == front.queue.len() + back.queue.len()
             && (self.capacity == 1 || self.got.load(Ordering::Relaxed) == front.got as usize)
-            && (self.capacity != 1 || back.putters_registered as usize == front.putters.waiting())
-            && (self.capacity == 1 || back.putters_registered == 0)
+            && back.putters_registered as usize
+                == if self.capacity == 1 {
+                    front.putters.waiting()
+                } else {
+                    0
+                }
             && self.put.load(Ordering::Relaxed) == back.put as usize
     }
 

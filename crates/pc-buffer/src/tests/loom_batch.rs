@@ -3,7 +3,9 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, drain_batches, model, two_getters_take_one_each};
+use super::loom_support::{
+    assert_consistent, drain_batches, model, numbers_follow_put_order, two_getters_take_one_each,
+};
 use crate::BoundedBuffer;
 
 /// A batch put larger than the capacity against single gets: the batch is delivered in order,
@@ -85,34 +87,5 @@ fn batch_get_drains_before_reporting_close() {
 /// pipeline's input indices rest on this.
 #[test]
 fn numbers_follow_put_order_between_consumers() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let batch_taker = {
-            let buffer = buffer.clone();
-            thread::spawn(move || {
-                let (mut taken, mut batch) = (Vec::new(), Vec::new());
-                while let Ok(numbers) = buffer.get_batch_numbered(&mut batch, 2) {
-                    taken.extend(numbers.zip(batch.drain(..)));
-                }
-                taken
-            })
-        };
-        let producer = {
-            let buffer = buffer.clone();
-            thread::spawn(move || {
-                buffer.put_batch(vec![0, 1, 2]).unwrap();
-                buffer.close();
-            })
-        };
-        let mut taken = Vec::new();
-        while let Ok(pair) = buffer.get_numbered() {
-            taken.push(pair);
-        }
-        producer.join().unwrap();
-        taken.extend(batch_taker.join().unwrap());
-        assert!(taken.iter().all(|&(number, value)| number == value));
-        taken.sort_unstable();
-        assert_eq!(taken, [(0, 0), (1, 1), (2, 2)]);
-        assert_consistent(&buffer);
-    });
+    model(|| numbers_follow_put_order(2, 2, 3, |buffer| buffer.put_batch(vec![0, 1, 2]).unwrap()));
 }

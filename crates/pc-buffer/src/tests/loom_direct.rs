@@ -3,7 +3,7 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, model};
+use super::loom_support::{assert_consistent, model, numbers_follow_put_order};
 use crate::BoundedBuffer;
 
 /// At capacity 1 a single get takes the item straight from the back, a batch get through the
@@ -13,43 +13,18 @@ use crate::BoundedBuffer;
 #[test]
 fn numbers_at_capacity_one_follow_put_order_across_both_ways_of_taking() {
     model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(1).unwrap());
-        let batch_taker = {
-            let buffer = buffer.clone();
-            thread::spawn(move || {
-                let (mut taken, mut batch) = (Vec::new(), Vec::new());
-                while let Ok(numbers) = buffer.get_batch_numbered(&mut batch, 1) {
-                    taken.extend(numbers.zip(batch.drain(..)));
-                }
-                taken
-            })
-        };
-        let producer = {
-            let buffer = buffer.clone();
-            thread::spawn(move || {
-                for i in 0..2 {
-                    buffer.put(i).unwrap();
-                }
-                buffer.close();
-            })
-        };
-        let mut taken = Vec::new();
-        while let Ok(pair) = buffer.get_numbered() {
-            taken.push(pair);
-        }
-        producer.join().unwrap();
-        taken.extend(batch_taker.join().unwrap());
-        assert!(taken.iter().all(|&(number, value)| number == value));
-        taken.sort_unstable();
-        assert_eq!(taken, [(0, 0), (1, 1)]);
-        assert_consistent(&buffer);
+        numbers_follow_put_order(1, 1, 2, |buffer| {
+            for i in 0..2 {
+                buffer.put(i).unwrap();
+            }
+        })
     });
 }
 
 /// A producer parks on a full capacity-1 buffer while the consumer takes straight from the
 /// back, without the front lock the producer waits under; no close, so a producer left parked
-/// is a deadlock, which loom reports. The producer's `try_put` after its blocking puts must
-/// then find room: the takes were counted.
+/// is a deadlock, which loom reports. A `try_put` after both takes finds room: the takes were
+/// counted.
 #[test]
 fn a_take_straight_from_the_back_wakes_the_parked_producer() {
     model(|| {

@@ -93,3 +93,44 @@ pub(super) fn two_getters_take_one_each(put: fn(&BoundedBuffer<i32>)) {
     assert_eq!(received, [1, 2]);
     assert_consistent(&buffer);
 }
+
+/// A consumer taking numbered batches of up to `batch_max` on a thread of its own and the
+/// model's main thread taking numbered single items, while a producer thread runs `put`, which
+/// puts the values 0, 1, 2, ... (so each value is its position in put order), and then closes
+/// the buffer: every item carries its value as its number, and the numbers between the two
+/// consumers are exactly `0..count`.
+pub(super) fn numbers_follow_put_order(
+    capacity: usize,
+    batch_max: usize,
+    count: usize,
+    put: fn(&BoundedBuffer<usize>),
+) {
+    let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+    let batch_taker = {
+        let buffer = buffer.clone();
+        thread::spawn(move || {
+            let (mut taken, mut batch) = (Vec::new(), Vec::new());
+            while let Ok(numbers) = buffer.get_batch_numbered(&mut batch, batch_max) {
+                taken.extend(numbers.zip(batch.drain(..)));
+            }
+            taken
+        })
+    };
+    let producer = {
+        let buffer = buffer.clone();
+        thread::spawn(move || {
+            put(&buffer);
+            buffer.close();
+        })
+    };
+    let mut taken = Vec::new();
+    while let Ok(pair) = buffer.get_numbered() {
+        taken.push(pair);
+    }
+    producer.join().unwrap();
+    taken.extend(batch_taker.join().unwrap());
+    assert!(taken.iter().all(|&(number, value)| number == value));
+    taken.sort_unstable();
+    assert!(taken.into_iter().map(|(number, _)| number).eq(0..count));
+    assert_consistent(&buffer);
+}
