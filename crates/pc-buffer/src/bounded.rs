@@ -155,15 +155,19 @@ pub(crate) struct Back<T> {
     closed: bool,
     /// The value last stored in `Flags::getter_waking`.
     getter_waking: bool,
-    high_water: usize,
-    put_waits: u64,
-    put_wait_time: Duration,
     /// At capacity 1, producers registered on `not_full` (parked, or signalled and not yet
     /// back), counted as they register and unregister, each time under both locks, so it
     /// equals `Front::putters.waiting()` whenever the front lock is free. A consumer that
     /// takes from the back without the front lock reads it to know whether a producer may need
     /// waking. Always zero at larger capacities.
     putters_registered: u32,
+    high_water: usize,
+    put_waits: u64,
+    put_wait_time: Duration,
+    /// Waits of consumers that then took straight from the back (capacity 1 only), for
+    /// [`BufferStats`] with `Front::get_waits`.
+    get_waits_direct: u64,
+    get_wait_time_direct: Duration,
 }
 
 /// Which side of the buffer a thread waits on.
@@ -227,10 +231,12 @@ impl<T> BoundedBuffer<T> {
                 getters: Waiters::default(),
                 closed: false,
                 getter_waking: false,
+                putters_registered: 0,
                 high_water: 0,
                 put_waits: 0,
                 put_wait_time: Duration::ZERO,
-                putters_registered: 0,
+                get_waits_direct: 0,
+                get_wait_time_direct: Duration::ZERO,
             })),
             got: CachePadded::new(AtomicUsize::new(0)),
             put: CachePadded::new(AtomicUsize::new(0)),
@@ -420,10 +426,11 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get(), Err(GetError));
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
-        if let Some((_, item)) = self.take_direct() {
-            return Ok(item);
-        }
-        match self.front_with_items(None) {
+        let waited = match self.take_direct_waiting(None) {
+            Ok((_, item)) => return Ok(item),
+            Err(waited) => waited,
+        };
+        match self.front_with_items(None, waited) {
             Ok(front) => Ok(self.pop(front).1),
             Err(_) => Err(GetError),
         }
@@ -440,7 +447,7 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_get(), Err(TryGetError::Closed));
     /// ```
     pub fn try_get(&self) -> Result<T, TryGetError> {
-        if let Some((_, item)) = self.take_direct() {
+        if let Some((_, item)) = self.take_direct(None) {
             return Ok(item);
         }
         let mut front = self.lock_front();
@@ -577,7 +584,7 @@ impl<T> BoundedBuffer<T> {
         if front.queue.len() < max {
             // Short of a full batch: top it up from the back, so a batch takes all it can.
             if let Err(found) = self.top_up(&mut front, max) {
-                front = match self.front_with_items_slow(front, found, None) {
+                front = match self.front_with_items_slow(front, found, None, None) {
                     Ok(front) => front,
                     Err(_) => return Err(GetError),
                 };
@@ -607,10 +614,11 @@ impl<T> BoundedBuffer<T> {
     /// Takes the item at the front with its number (see
     /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
     pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
-        if let Some(taken) = self.take_direct() {
-            return Ok(taken);
-        }
-        match self.front_with_items(None) {
+        let waited = match self.take_direct_waiting(None) {
+            Ok(taken) => return Ok(taken),
+            Err(waited) => waited,
+        };
+        match self.front_with_items(None, waited) {
             Ok(front) => Ok(self.pop(front)),
             Err(_) => Err(GetError),
         }
@@ -630,10 +638,11 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
     /// ```
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
-        if let Some(taken) = self.take_direct() {
-            return Ok(taken);
-        }
-        match self.front_with_items(Some(deadline)) {
+        let waited = match self.take_direct_waiting(Some(deadline)) {
+            Ok(taken) => return Ok(taken),
+            Err(waited) => waited,
+        };
+        match self.front_with_items(Some(deadline), waited) {
             Ok(front) => Ok(self.pop(front)),
             Err(Refused::Closed) => Err(GetTimeoutError::Closed),
             Err(Refused::TimedOut) => Err(GetTimeoutError::Timeout),
@@ -768,8 +777,8 @@ impl<T> BoundedBuffer<T> {
             items_got: front.got + got.wrapping_sub(front.got as usize) as u64,
             put_waits: back.put_waits,
             put_wait_time: back.put_wait_time,
-            get_waits: front.get_waits,
-            get_wait_time: front.get_wait_time,
+            get_waits: front.get_waits + back.get_waits_direct,
+            get_wait_time: front.get_wait_time + back.get_wait_time_direct,
         }
     }
 
@@ -916,8 +925,11 @@ impl<T> BoundedBuffer<T> {
     /// locks; this takes one. At larger capacities a consumer that keeps up with the producers
     /// would take their lock once per item this way, where moving the back's items to the
     /// front in one swap lets the next takes use the front lock alone.
+    ///
+    /// `waited`: when this thread started waiting for an item, if it did; the wait is counted
+    /// if this take ends it.
     #[inline]
-    fn take_direct(&self) -> Option<(usize, T)> {
+    fn take_direct(&self, waited: Option<Instant>) -> Option<(usize, T)> {
         // Without a lock, a hint only (the buffer looks empty): the back lock decides.
         if self.capacity != 1
             || self.put.load(Ordering::Relaxed) == self.got.load(Ordering::Relaxed)
@@ -926,6 +938,10 @@ impl<T> BoundedBuffer<T> {
         }
         let mut back = self.lock_back();
         let item = back.queue.pop_front()?;
+        if let Some(started) = waited {
+            back.get_waits_direct += 1;
+            back.get_wait_time_direct += started.elapsed();
+        }
         // Exact: the producer of this item saw the room the last take made (it read `got`
         // after that store), and this thread took the back lock after that put.
         let got = self.got.load(Ordering::Acquire).wrapping_add(1);
@@ -940,6 +956,45 @@ impl<T> BoundedBuffer<T> {
             self.wake_putter();
         }
         Some((got.wrapping_sub(1), item))
+    }
+
+    /// A single get's first step: [`take_direct`](Self::take_direct), and at capacity 1, if the
+    /// item is not in the back yet, a back-off without any lock (the one the front's slow path
+    /// would make before parking) and a second try. `Err(waited)` when the get must go through
+    /// the front: `waited` is when it started waiting if it backed off already, so that it then
+    /// parks without backing off again.
+    #[inline]
+    fn take_direct_waiting(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<(usize, T), Option<Instant>> {
+        if let Some(taken) = self.take_direct(None) {
+            return Ok(taken);
+        }
+        // Under loom the get goes through the front at once, which backs off there instead:
+        // the back-off is a delay without a lock, its second try is a first try of another
+        // get, and exploring both ways multiplies the interleavings of the three-thread
+        // capacity-1 models past ten minutes.
+        if self.capacity != 1 || cfg!(all(test, loom)) {
+            return Err(None);
+        }
+        self.take_direct_after_back_off(deadline)
+    }
+
+    /// [`take_direct_waiting`](Self::take_direct_waiting) once the back was found empty.
+    #[cold]
+    #[inline(never)]
+    fn take_direct_after_back_off(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<(usize, T), Option<Instant>> {
+        let started = Instant::now();
+        if deadline.is_some_and(|deadline| started >= deadline) {
+            // The front's slow path reports the timeout.
+            return Err(None);
+        }
+        self.back_off(Side::Get);
+        self.take_direct(Some(started)).ok_or(Some(started))
     }
 
     /// Wakes one producer parked on `not_full`, if one still is, after a take made without
@@ -1075,20 +1130,27 @@ impl<T> BoundedBuffer<T> {
     fn front_with_items(
         &self,
         deadline: Option<Instant>,
+        waited: Option<Instant>,
     ) -> Result<MutexGuard<'_, Front<T>>, Refused> {
         let mut front = self.lock_front();
         // An empty front takes the back's items right here: one more lock, no call, no clock.
         if front.queue.is_empty() {
             if let Err(found) = self.refill(&mut front) {
-                return self.front_with_items_slow(front, found, deadline);
+                return self.front_with_items_slow(front, found, deadline, waited);
             }
+        }
+        if let Some(started) = waited {
+            front.get_waits += 1;
+            front.get_wait_time += started.elapsed();
         }
         Ok(front)
     }
 
     /// [`front_with_items`](Self::front_with_items) once both halves were found empty (`found`
     /// is what [`refill`](Self::refill) said: `Some(Closed)` if closed too): back off, then
-    /// park on `not_empty` under the back lock, as often as needed.
+    /// park on `not_empty` under the back lock, as often as needed. `waited`: when the caller
+    /// started waiting, if it backed off already (see
+    /// [`take_direct_waiting`](Self::take_direct_waiting)).
     #[cold]
     #[inline(never)]
     fn front_with_items_slow<'a>(
@@ -1096,9 +1158,10 @@ impl<T> BoundedBuffer<T> {
         mut front: MutexGuard<'a, Front<T>>,
         mut found: Option<Refused>,
         deadline: Option<Instant>,
+        waited: Option<Instant>,
     ) -> Result<MutexGuard<'a, Front<T>>, Refused> {
-        let mut started = None;
-        let mut backed_off = false;
+        let mut started = waited;
+        let mut backed_off = waited.is_some();
         // A loop, not a single wait: see `back_with_room_slow`. Each round looks at the front
         // and the back again, in lock order: another consumer may have moved the back's items
         // to the front while this one waited, and they are this one's to take as much as its.
