@@ -21,6 +21,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[path = "crossbeam_pair.rs"]
+mod crossbeam_pair;
 #[path = "peers.rs"]
 mod peers;
 
@@ -31,16 +33,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pc_benches::{Api, PcBuffer, Queue, StdSyncChannel, Tally, Workload};
-use pc_pipeline::Pipeline;
+use crossbeam_pair::crossbeam_pair;
+use pc_benches::{Api, PcBuffer, Queue, StdSyncChannel, Workload, pipeline};
 use peers::{Crossbeam, Flume, Kanal};
 
 const CAPACITIES: [usize; 3] = [1, 16, 1024];
 /// What the Python original ran, in millions of items per second, one consumer, by capacity.
 const PYTHON: [(usize, f64); 3] = [(1, 0.04), (16, 0.57), (1024, 0.83)];
 
-/// Moves `n` items through a queue of the given capacity in one way and returns the checked
-/// tally, or `None` if the implementation cannot run this cell.
 /// Runs `items` through an implementation at `capacity`, checks what arrived, and returns how
 /// long the work took, checks excluded; `None` if the implementation cannot run this cell.
 type Run = Box<dyn Fn(usize, usize) -> Option<Duration>>;
@@ -88,66 +88,18 @@ fn run<Q: Queue>(workload: Workload, api: Api) -> (&'static str, Run) {
     (Q::NAME, Box::new(run))
 }
 
-/// `Pipeline::process` of `n` `u64`s with identity work, unordered; the output is checked
-/// after the clock stops.
-fn pipeline<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Duration> {
-    let mut pipeline = Pipeline::builder()
-        .capacity(capacity)
-        .consumers(CONSUMERS)
-        .ordered(false)
-        .build()
-        .expect("a valid configuration");
-    let started = Instant::now();
-    let out = pipeline
-        .process(0..n as u64, |x| x)
-        .expect("identity work cannot fail");
-    let elapsed = started.elapsed();
-    tally_of(&out).check(1, n);
-    Some(elapsed)
-}
-
-/// The same job written by hand over crossbeam-channel: one producer thread, `CONSUMERS`
-/// threads each collecting into a `Vec`, the `Vec`s concatenated.
-fn crossbeam_pair<const CONSUMERS: usize>(capacity: usize, n: usize) -> Option<Duration> {
-    let started = Instant::now();
-    let (tx, rx) = crossbeam_channel::bounded(capacity);
-    let out: Vec<u64> = thread::scope(|s| {
-        let consumers: Vec<_> = (0..CONSUMERS)
-            .map(|_| {
-                let rx = rx.clone();
-                s.spawn(move || rx.iter().collect::<Vec<u64>>())
-            })
-            .collect();
-        s.spawn(move || (0..n as u64).for_each(|x| tx.send(x).expect("receivers alive")));
-        consumers
-            .into_iter()
-            .flat_map(|c| c.join().expect("consumer panicked"))
-            .collect()
-    });
-    let elapsed = started.elapsed();
-    tally_of(&out).check(1, n);
-    Some(elapsed)
-}
-
-fn tally_of(out: &[u64]) -> Tally {
-    out.iter().fold(Tally::default(), |mut t, &x| {
-        t.add(x as usize);
-        t
-    })
-}
-
 fn pipeline_cells() -> Vec<Cell> {
     let cell = |capacity: usize, consumers: usize| {
-        let runs: Vec<(&'static str, Run)> = match consumers {
-            1 => vec![
-                ("pc-pipeline", Box::new(pipeline::<1>)),
-                ("crossbeam", Box::new(crossbeam_pair::<1>)),
-            ],
-            _ => vec![
-                ("pc-pipeline", Box::new(pipeline::<2>)),
-                ("crossbeam", Box::new(crossbeam_pair::<2>)),
-            ],
-        };
+        let runs: Vec<(&'static str, Run)> = vec![
+            (
+                "pc-pipeline",
+                Box::new(move |c, n| Some(pipeline(c, consumers, n))),
+            ),
+            (
+                "crossbeam",
+                Box::new(move |c, n| Some(crossbeam_pair(c, consumers, n))),
+            ),
+        ];
         Cell {
             name: format!("pipeline {consumers}c/{capacity}"),
             runs,

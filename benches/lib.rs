@@ -10,8 +10,10 @@
 
 use std::sync::{Arc, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use pc_buffer::BoundedBuffer;
+use pc_pipeline::Pipeline;
 
 /// The most items a batch put or batch get moves at once in the batch workloads.
 pub const BATCH: usize = 256;
@@ -156,6 +158,14 @@ impl Tally {
             count: self.count + other.count,
             sum: self.sum.wrapping_add(other.sum),
         }
+    }
+
+    /// The tally of the outputs of a pipeline run.
+    pub fn of(outputs: &[u64]) -> Self {
+        outputs.iter().fold(Self::default(), |mut tally, &x| {
+            tally.add(x as usize);
+            tally
+        })
     }
 
     /// Panics unless this tally is what `producers` producers sending `n` items in all produce.
@@ -325,6 +335,26 @@ fn consume<Q: Queue>(api: Api, rx: &Q::Receiver) -> Tally {
     tally
 }
 
+/// `Pipeline::process` of `0..n` as `u64`s with identity work, unordered, through a buffer of
+/// `capacity` with `consumers` consumers. Returns the time `process` took; the output is checked
+/// after the clock stops, since the check is a pass over every output that `process` does not
+/// make.
+pub fn pipeline(capacity: usize, consumers: usize, n: usize) -> Duration {
+    let mut pipeline = Pipeline::builder()
+        .capacity(capacity)
+        .consumers(consumers)
+        .ordered(false)
+        .build()
+        .expect("a valid configuration");
+    let started = Instant::now();
+    let out = pipeline
+        .process(0..n as u64, |x| x)
+        .expect("identity work cannot fail");
+    let elapsed = started.elapsed();
+    Tally::of(&out).check(1, n);
+    elapsed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +383,24 @@ mod tests {
     #[test]
     fn std_workloads_deliver_everything_and_skip_mpmc() {
         all_workloads::<StdSyncChannel>(false);
+    }
+
+    #[test]
+    fn the_pipeline_job_delivers_everything() {
+        for capacity in [1, 16, 1024] {
+            for consumers in [1, 2] {
+                pipeline(capacity, consumers, 5000); // checks count and sum itself
+            }
+        }
+    }
+
+    #[test]
+    fn a_tally_of_outputs_counts_and_sums_them() {
+        assert_eq!(Tally::of(&[3, 4, 5]), Tally { count: 3, sum: 12 });
+        assert_eq!(
+            Tally::of(&(0..10).collect::<Vec<u64>>()),
+            Tally::expected(1, 10)
+        );
     }
 
     #[test]
