@@ -4,6 +4,9 @@
 //! (pc-buffer here, the peers in `peers.rs` of the bench targets) implements that trait. Every
 //! workload returns the [`Tally`] of what the consumers received and panics if it differs from
 //! what the producers sent.
+//!
+//! The pipeline's job, [`pipeline`], is here too, checked the same way; its reference written
+//! by hand over crossbeam-channel is `crossbeam_pair.rs` of the bench targets.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
