@@ -954,7 +954,9 @@ impl<T> BoundedBuffer<T> {
     /// at capacity 1024 against taking the lock at once: 1.1x to 1.5x the throughput with one
     /// to four producers and one to four consumers. A consumer
     /// of a sparse stream rarely finds the lock held, and then waits no longer than this. The
-    /// wait is never a condition: the refill takes whatever the back holds after it.
+    /// wait is never a condition: the refill takes whatever the back holds after it. It holds
+    /// the front lock meanwhile, on purpose: other consumers would find the front empty too
+    /// and go for the same back lock, and the run this one moves is theirs to take as well.
     #[inline]
     fn lock_back_to_refill(&self) -> MutexGuard<'_, Back<T>> {
         // Under loom, no `try_lock` (see `lock`): the wait is a delay that decides nothing.
