@@ -107,10 +107,6 @@ pub struct BoundedBuffer<T> {
     /// line: only waiting threads touch it.
     spinning: CachePadded<Spinners>,
     capacity: usize,
-    /// Pauses a patient refill waits when a producer holds the back lock (see
-    /// [`lock_back_to_refill`](Self::lock_back_to_refill)); zero below
-    /// [`REFILL_WAIT_MIN_CAPACITY`].
-    refill_pauses: usize,
 }
 
 /// Flags read without a lock, each written under one lock and only when it changes. Only a
@@ -265,11 +261,6 @@ impl<T> BoundedBuffer<T> {
             }),
             spinning: CachePadded::new(Spinners::default()),
             capacity,
-            refill_pauses: if capacity >= REFILL_WAIT_MIN_CAPACITY {
-                (capacity / 4).min(REFILL_PAUSES)
-            } else {
-                0
-            },
         })
     }
 
@@ -920,7 +911,7 @@ impl<T> BoundedBuffer<T> {
     #[inline]
     fn refill(&self, front: &mut Front<T>, patient: bool) -> Result<(), Option<Refused>> {
         debug_assert!(front.queue.is_empty());
-        let mut back = if patient && self.refill_pauses > 0 {
+        let mut back = if patient && self.refill_pauses() > 0 {
             self.lock_back_to_refill()
         } else {
             self.lock_back()
@@ -943,31 +934,41 @@ impl<T> BoundedBuffer<T> {
         Ok(())
     }
 
+    /// Pauses a patient refill waits when a producer holds the back lock (see
+    /// [`lock_back_to_refill`](Self::lock_back_to_refill)): a quarter of the capacity,
+    /// [`REFILL_PAUSES`] at most, and none below [`REFILL_WAIT_MIN_CAPACITY`].
+    #[inline]
+    fn refill_pauses(&self) -> usize {
+        if self.capacity >= REFILL_WAIT_MIN_CAPACITY {
+            (self.capacity / 4).min(REFILL_PAUSES)
+        } else {
+            0
+        }
+    }
+
     /// The back lock, for a consumer that found the front empty and will wait for items anyway.
     ///
     /// If a producer holds the lock, it is putting right now and more items are on the way:
-    /// the consumer waits `refill_pauses` pauses (a quarter of the capacity, [`REFILL_PAUSES`]
-    /// at most) before it takes the lock as usual. Taking it at once would move a short run and
+    /// the consumer waits [`refill_pauses`](Self::refill_pauses) pauses before it takes the
+    /// lock as usual. Taking it at once would move a short run and
     /// take the lock's cache line away from the producer in the middle of its stream; a
     /// consumer that keeps up with a producer would then come back every few dozen items, each
     /// time costing the producer a miss on its lock and on a fresh set of item lines. Measured
     /// at capacity 1024 against taking the lock at once: 1.1x to 1.5x the throughput with one
-    /// to four producers and one to four consumers. A consumer
-    /// of a sparse stream rarely finds the lock held, and then waits no longer than this. The
-    /// wait is never a condition: the refill takes whatever the back holds after it. It holds
+    /// to four producers and one to four consumers. A consumer of a sparse stream rarely finds
+    /// the lock held, and then waits no longer than this. The wait is never a condition: the refill takes whatever the back holds after it. It holds
     /// the front lock meanwhile, on purpose: other consumers would find the front empty too
     /// and go for the same back lock, and the run this one moves is theirs to take as well.
     #[inline]
     fn lock_back_to_refill(&self) -> MutexGuard<'_, Back<T>> {
-        // Under loom, no `try_lock` (see `lock`): the wait is a delay that decides nothing.
+        // Under loom, no `try_lock` (see `try_lock`): the wait is a delay that decides nothing.
         #[cfg(not(all(test, loom)))]
-        match self.back.try_lock() {
-            Ok(back) => return back,
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                for _ in 0..self.refill_pauses {
-                    std::hint::spin_loop();
-                }
+        {
+            if let Some(back) = try_lock(&self.back) {
+                return back;
+            }
+            for _ in 0..self.refill_pauses() {
+                std::hint::spin_loop();
             }
         }
         self.lock_back()
@@ -1378,13 +1379,22 @@ impl<T> BoundedBuffer<T> {
 fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     // The uncontended case, inlined into every operation: one compare-and-swap.
     #[cfg(not(all(test, loom)))]
-    match mutex.try_lock() {
-        Ok(guard) => guard,
-        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => lock_contended(mutex),
+    if let Some(guard) = try_lock(mutex) {
+        return guard;
     }
-    #[cfg(all(test, loom))]
     lock_contended(mutex)
+}
+
+/// Takes `mutex` if it is free right now, recovering from poisoning as [`lock`] does. Not under
+/// loom: loom 0.7's `try_lock` reports false deadlocks (tokio-rs/loom#376).
+#[cfg(not(all(test, loom)))]
+#[inline]
+fn try_lock<S>(mutex: &Mutex<S>) -> Option<MutexGuard<'_, S>> {
+    match mutex.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
 }
 
 /// Takes `mutex` when another thread holds it.
@@ -1400,12 +1410,8 @@ fn lock_contended<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
         let backoff = crate::sync::Backoff::new();
         while !backoff.is_completed() {
             backoff.snooze();
-            match mutex.try_lock() {
-                Ok(guard) => return guard,
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                    return poisoned.into_inner();
-                }
-                Err(std::sync::TryLockError::WouldBlock) => {}
+            if let Some(guard) = try_lock(mutex) {
+                return guard;
             }
         }
     }
