@@ -17,6 +17,12 @@
 //! write on one core takes to be seen on another, which bounds what a small buffer can do, and
 //! what one thread pays for a lock and unlock against one atomic read-modify-write, which
 //! bounds what a lock-based buffer can do against a lock-free channel with one thread.
+//!
+//! The pipeline rows also run the job, with one consumer, over the minimal buffers of
+//! `pc_benches::handoff` (two lock-free rings, a locked slot and a locked queue) between two
+//! threads that never sleep: not peers (no closing, no parking, no callbacks, one producer and
+//! one consumer only) but what the hardware allows a hand-off of that shape at that capacity,
+//! so that `Pipeline::process` can be read against it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -34,7 +40,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_pair::crossbeam_pair;
-use pc_benches::{Api, PcBuffer, Queue, StdSyncChannel, Workload, pipeline};
+use pc_benches::{Api, Handoff, PcBuffer, Queue, StdSyncChannel, Workload, pipeline, spin_handoff};
 use peers::{Crossbeam, Flume, Kanal};
 
 const CAPACITIES: [usize; 3] = [1, 16, 1024];
@@ -99,6 +105,11 @@ fn pipeline_cells() -> Vec<Cell> {
                 "crossbeam",
                 Box::new(move |c, n| Some(crossbeam_pair(c, consumers, n))),
             ),
+            // Not peers: the hardware's bounds on a two-thread hand-off (see `handoff.rs`).
+            bound("ring: stamped", Handoff::StampedRing, consumers),
+            bound("ring: counted", Handoff::CountedRing, consumers),
+            bound("lock: slot", Handoff::LockedSlot, consumers),
+            bound("lock: queue", Handoff::LockedQueue, consumers),
         ];
         Cell {
             name: format!("pipeline {consumers}c/{capacity}"),
@@ -112,6 +123,18 @@ fn pipeline_cells() -> Vec<Cell> {
         .map(|&capacity| cell(capacity, 1))
         .chain([cell(1024, 2)])
         .collect()
+}
+
+/// The pipeline's job over `handoff` between two spinning threads: one consumer only.
+fn bound(name: &'static str, handoff: Handoff, consumers: usize) -> (&'static str, Run) {
+    let run = move |c, n| {
+        if consumers == 1 {
+            spin_handoff(handoff, c, n)
+        } else {
+            None
+        }
+    };
+    (name, Box::new(run))
 }
 
 /// Runs `run` again and again for at least `budget`; millions of items per second over the

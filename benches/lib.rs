@@ -6,10 +6,16 @@
 //! what the producers sent.
 //!
 //! The pipeline's job, [`pipeline`], is here too, checked the same way; its reference written
-//! by hand over crossbeam-channel is `crossbeam_pair.rs` of the bench targets.
+//! by hand over crossbeam-channel is `crossbeam_pair.rs` of the bench targets, and [`spin_handoff`]
+//! runs it over minimal buffers between two spinning threads: the bounds the hardware sets on a
+//! two-thread hand-off.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod handoff;
+
+pub use handoff::{Handoff, spin_handoff};
 
 use std::sync::{Arc, mpsc};
 use std::thread;
