@@ -1359,7 +1359,7 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// Waits a little, without a lock, while the hint says `side` cannot proceed; see
-    /// [`back_off`](crate::backoff::back_off) for how long. Returns early as soon as the hint says
+    /// [`back_off`] for how long. Returns early as soon as the hint says
     /// ready; the caller checks again under the lock either way.
     fn back_off(&self, side: Side) {
         back_off(&self.spinning, || self.read_hint(side));
