@@ -95,21 +95,12 @@ pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
     #[cfg(not(all(test, loom)))]
     {
         let counted = Spinning::enter(spinners);
-        let backoff = Backoff::new();
         if counted.alone {
-            for _ in 0..LONE_SPINS {
-                if look().0 {
-                    return;
-                }
-                backoff.spin();
-            }
-            for _ in 0..LONE_YIELDS {
-                if look().0 {
-                    return;
-                }
-                std::thread::yield_now();
+            if lone(&look) {
+                return;
             }
         } else {
+            let backoff = Backoff::new();
             while !backoff.is_completed() {
                 if look().0 {
                     return;
@@ -117,11 +108,65 @@ pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
                 backoff.snooze();
             }
         }
-        for _ in 0..WAKING_YIELDS {
-            match look() {
-                (true, _) | (false, false) => return,
-                (false, true) => std::thread::yield_now(),
+        while_waking(&look);
+    }
+}
+
+/// [`back_off`] for a buffer whose waiting threads all watch one cache line, the one its lock
+/// and its item live on (the buffer of capacity 1): every thread backs off as if alone, with no
+/// count of threads backing off. At capacity 1 both sides back off on nearly every item, and
+/// the count's two read-modify-writes on a shared line per back-off cost more than the whole
+/// hand-off; two threads backing off at the same moment, a producer waiting for room and a
+/// consumer for the item, would also see each other and both take the crowded path to parking.
+/// Measured with four producers and four consumers too: the lone schedule, which parks after
+/// its yields, was faster there as well (see BENCHMARKS.md).
+pub(crate) fn back_off_lone(look: impl Fn() -> (bool, bool)) {
+    #[cfg(all(test, loom))]
+    {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if look().0 {
+                return;
             }
+            backoff.snooze();
+        }
+    }
+    #[cfg(not(all(test, loom)))]
+    {
+        if lone(&look) {
+            return;
+        }
+        while_waking(&look);
+    }
+}
+
+/// The lone schedule: a few growing spins, then yields. Returns whether `look` said ready.
+#[cfg(not(all(test, loom)))]
+fn lone(look: &impl Fn() -> (bool, bool)) -> bool {
+    let backoff = Backoff::new();
+    for _ in 0..LONE_SPINS {
+        if look().0 {
+            return true;
+        }
+        backoff.spin();
+    }
+    for _ in 0..LONE_YIELDS {
+        if look().0 {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    false
+}
+
+/// Yields while `look` says the other side is waking up and this thread is not ready yet
+/// ([`WAKING_YIELDS`] at most).
+#[cfg(not(all(test, loom)))]
+fn while_waking(look: &impl Fn() -> (bool, bool)) {
+    for _ in 0..WAKING_YIELDS {
+        match look() {
+            (true, _) | (false, false) => return,
+            (false, true) => std::thread::yield_now(),
         }
     }
 }

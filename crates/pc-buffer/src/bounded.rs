@@ -15,6 +15,7 @@ use crate::err::{
     CapacityError, GetError, GetTimeoutError, PutError, PutTimeoutError, TryGetError, TryPutError,
 };
 use crate::iter::{Iter, TryIter};
+use crate::slot::SlotBuffer;
 use crate::stats::BufferStats;
 use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
@@ -97,16 +98,19 @@ pub struct BoundedBuffer<T> {
     put: CachePadded<AtomicUsize>,
     /// Producers wait here while the buffer is full. Paired with the front lock: room is made
     /// under it, so a producer registers and waits there and no take can slip in between.
-    pub(crate) not_full: Condvar,
+    not_full: Condvar,
     /// Consumers wait here while the buffer is empty. Paired with the back lock: items arrive
     /// under it.
-    pub(crate) not_empty: Condvar,
+    not_empty: Condvar,
     /// What threads backing off watch besides the counts, without a lock.
     flags: CachePadded<Flags>,
     /// Threads backing off right now: it picks how long to back off, nothing more. On its own
     /// line: only waiting threads touch it.
     spinning: CachePadded<Spinners>,
     capacity: usize,
+    /// At capacity 1, the buffer itself: every operation goes there, and the halves above stay
+    /// empty (see [`SlotBuffer`]).
+    one: Option<SlotBuffer<T>>,
 }
 
 /// Flags read without a lock, each written under one lock and only when it changes. Only a
@@ -193,7 +197,7 @@ enum Side {
 
 /// Why an operation could not go on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Refused {
+pub(crate) enum Refused {
     /// The buffer is closed (and, for a consumer, empty).
     Closed,
     /// The deadline passed first.
@@ -202,7 +206,7 @@ enum Refused {
 
 /// Why a wait ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Wake {
+pub(crate) enum Wake {
     /// Notified or woken spuriously: check again.
     Woken,
     /// The deadline passed first.
@@ -261,6 +265,7 @@ impl<T> BoundedBuffer<T> {
             }),
             spinning: CachePadded::new(Spinners::default()),
             capacity,
+            one: (capacity == 1).then(SlotBuffer::new),
         })
     }
 
@@ -280,6 +285,11 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get(), Ok("b"));
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
+        if let Some(one) = &self.one {
+            return one
+                .put_until(item, None)
+                .map_err(|(item, _)| PutError(item));
+        }
         match self.back_with_room(None) {
             Ok(back) => {
                 self.push(back, item);
@@ -301,6 +311,12 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_put(3), Err(TryPutError::Closed(3)));
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+        if let Some(one) = &self.one {
+            return one.try_put(item).map_err(|(item, refused)| match refused {
+                Refused::Closed => TryPutError::Closed(item),
+                Refused::TimedOut => TryPutError::Full(item),
+            });
+        }
         let mut back = self.lock_back();
         if back.closed {
             return Err(TryPutError::Closed(item));
@@ -351,6 +367,14 @@ impl<T> BoundedBuffer<T> {
     /// assert!(Instant::now() >= deadline);
     /// ```
     pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
+        if let Some(one) = &self.one {
+            return one
+                .put_until(item, Some(deadline))
+                .map_err(|(item, refused)| match refused {
+                    Refused::Closed => PutTimeoutError::Closed(item),
+                    Refused::TimedOut => PutTimeoutError::Timeout(item),
+                });
+        }
         match self.back_with_room(Some(deadline)) {
             Ok(back) => {
                 self.push(back, item);
@@ -409,6 +433,9 @@ impl<T> BoundedBuffer<T> {
 
     /// Puts every item of `items`, a run at a time; on close hands back the rest.
     fn put_all(&self, mut items: impl ExactSizeIterator<Item = T>) -> Result<(), PutError<Vec<T>>> {
+        if let Some(one) = &self.one {
+            return one.put_all(items).map_err(PutError);
+        }
         while items.len() > 0 {
             let Ok(mut back) = self.back_with_room(None) else {
                 return Err(PutError(items.collect()));
@@ -438,6 +465,12 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get(), Err(GetError));
     /// ```
     pub fn get(&self) -> Result<T, GetError> {
+        if let Some(one) = &self.one {
+            return one
+                .get_until(None)
+                .map(|(_, item)| item)
+                .map_err(|_| GetError);
+        }
         let waited = match self.take_direct_waiting(None) {
             Ok((_, item)) => return Ok(item),
             Err(waited) => waited,
@@ -459,6 +492,15 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_get(), Err(TryGetError::Closed));
     /// ```
     pub fn try_get(&self) -> Result<T, TryGetError> {
+        if let Some(one) = &self.one {
+            return one
+                .try_get()
+                .map(|(_, item)| item)
+                .map_err(|refused| match refused {
+                    Refused::Closed => TryGetError::Closed,
+                    Refused::TimedOut => TryGetError::Empty,
+                });
+        }
         if let Some((_, item)) = self.take_direct(None) {
             return Ok(item);
         }
@@ -581,6 +623,9 @@ impl<T> BoundedBuffer<T> {
         out: &mut Vec<T>,
         max: usize,
     ) -> Result<Range<usize>, GetError> {
+        if let Some(one) = &self.one {
+            return one.get_batch_numbered(out, max).map_err(|_| GetError);
+        }
         if max == 0 {
             let next = self.got.load(Ordering::Acquire);
             return Ok(next..next);
@@ -626,6 +671,9 @@ impl<T> BoundedBuffer<T> {
     /// Takes the item at the front with its number (see
     /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
     pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
+        if let Some(one) = &self.one {
+            return one.get_until(None).map_err(|_| GetError);
+        }
         let waited = match self.take_direct_waiting(None) {
             Ok(taken) => return Ok(taken),
             Err(waited) => waited,
@@ -650,6 +698,14 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
     /// ```
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
+        if let Some(one) = &self.one {
+            return one
+                .get_until(Some(deadline))
+                .map_err(|refused| match refused {
+                    Refused::Closed => GetTimeoutError::Closed,
+                    Refused::TimedOut => GetTimeoutError::Timeout,
+                });
+        }
         let waited = match self.take_direct_waiting(Some(deadline)) {
             Ok(taken) => return Ok(taken),
             Err(waited) => waited,
@@ -677,6 +733,9 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_closed());
     /// ```
     pub fn close(&self) -> bool {
+        if let Some(one) = &self.one {
+            return one.close();
+        }
         let mut back = self.lock_back();
         if back.closed {
             return false;
@@ -716,6 +775,9 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_closed() && !buffer.is_empty());
     /// ```
     pub fn is_closed(&self) -> bool {
+        if let Some(one) = &self.one {
+            return one.is_closed();
+        }
         self.flags.closed.load(Ordering::SeqCst)
     }
 
@@ -735,6 +797,9 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_full());
     /// ```
     pub fn len(&self) -> usize {
+        if let Some(one) = &self.one {
+            return one.len();
+        }
         // Taken first, then put: every item counted in `got` was counted in `put` before it
         // could be taken, so the difference never goes below zero. It may exceed the capacity
         // if puts land in between, hence the `min`.
@@ -774,6 +839,9 @@ impl<T> BoundedBuffer<T> {
     /// println!("producers waited {:?}, consumers {:?}", stats.put_wait_time, stats.get_wait_time);
     /// ```
     pub fn stats(&self) -> BufferStats {
+        if let Some(one) = &self.one {
+            return one.stats();
+        }
         let front = self.lock_front();
         let back = self.lock_back();
         // Exact under both locks; ahead of `front.got` only by takes straight from the back.
@@ -1277,10 +1345,26 @@ impl<T> BoundedBuffer<T> {
         Wake::Woken
     }
 
+    /// Wakes every thread waiting on either condition variable without changing the state:
+    /// what a spurious wake-up looks like to them.
+    #[cfg(test)]
+    pub(crate) fn wake_all_spuriously(&self) {
+        match &self.one {
+            Some(one) => one.wake_all_spuriously(),
+            None => {
+                self.not_empty.notify_all();
+                self.not_full.notify_all();
+            }
+        }
+    }
+
     /// Threads counted as waiting on (the put side, the get side); both are zero whenever no
     /// thread is inside a blocking call.
     #[cfg(test)]
     pub(crate) fn waiting(&self) -> (usize, usize) {
+        if let Some(one) = &self.one {
+            return one.waiting();
+        }
         let front = self.lock_front();
         let back = self.lock_back();
         (front.putters.waiting(), back.getters.waiting())
@@ -1290,6 +1374,9 @@ impl<T> BoundedBuffer<T> {
     /// every unlock, so in particular once every thread of a model has returned.
     #[cfg(test)]
     pub(crate) fn published_is_current(&self) -> bool {
+        if let Some(one) = &self.one {
+            return one.published_is_current();
+        }
         let front = self.lock_front();
         let back = self.lock_back();
         let flags = &self.flags;
@@ -1376,7 +1463,7 @@ impl<T> BoundedBuffer<T> {
 /// Takes `mutex`, recovering from poisoning: the state is consistent at every unlock (see the
 /// type's docs), so a panic elsewhere must not make the buffer unusable.
 #[inline]
-fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     // The uncontended case, inlined into every operation: one compare-and-swap.
     #[cfg(not(all(test, loom)))]
     if let Some(guard) = try_lock(mutex) {
@@ -1421,7 +1508,7 @@ fn lock_contended<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
 /// The time left until `deadline` (`None`: no deadline), or `TimedOut` if it has passed. Time
 /// left is measured against the fixed deadline, so a spurious wake-up neither shortens nor
 /// lengthens the total wait.
-fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Wake> {
+pub(crate) fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Wake> {
     match deadline {
         None => Ok(None),
         Some(deadline) => {
@@ -1436,7 +1523,7 @@ fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Wake> {
 }
 
 /// One wait on `condvar`, at most `timeout` long, recovering from poisoning.
-fn wait<'a, S>(
+pub(crate) fn wait<'a, S>(
     condvar: &Condvar,
     guard: MutexGuard<'a, S>,
     timeout: Option<Duration>,

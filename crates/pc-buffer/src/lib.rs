@@ -156,6 +156,7 @@ mod bounded;
 mod buffer;
 mod err;
 mod iter;
+mod slot;
 mod stats;
 mod sync;
 mod waiters;

@@ -9,8 +9,7 @@ use crate::{BoundedBuffer, GetTimeoutError, PutTimeoutError};
 /// spurious wake-up looks to them, until `done` says to stop.
 fn storm(buffer: &BoundedBuffer<u32>, done: &std::sync::atomic::AtomicBool) {
     while !done.load(std::sync::atomic::Ordering::Relaxed) {
-        buffer.not_empty.notify_all();
-        buffer.not_full.notify_all();
+        buffer.wake_all_spuriously();
         thread::yield_now();
     }
 }
