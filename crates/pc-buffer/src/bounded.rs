@@ -67,13 +67,19 @@ const REFILL_PAUSES: usize = 256;
 /// swap (holding both locks, front first). Every item in the front is older than every item
 /// in the back, so the buffer stays first in, first out. A producer and a consumer working at
 /// the same time touch different locks and different cache lines, and a hand-over moves a whole
-/// run of items at once. In a buffer of capacity 1, where the halves cannot both hold an
-/// item, a single get takes the item from the back under the back lock alone: one lock per
-/// get, as with one lock. The count of items put and the count of items taken are published
+/// run of items at once. The count of items put and the count of items taken are published
 /// in atomics, so a producer sees the room a consumer made without taking the front lock. In a
 /// buffer of capacity 256 or more, a single get that comes for the back's items while a
 /// producer is putting waits a moment (at most a few microseconds) before it takes them, so
 /// that it moves a longer run and the producer keeps its lock meanwhile.
+///
+/// # Capacity 1
+///
+/// A buffer of capacity 1 is laid out differently: one lock, the slot holding the item and a
+/// word of state that waiting threads read without the lock share one cache line, so that an
+/// item costs one line to the consumer and one back. There every item is a round trip between
+/// the two sides, and the split above, which keeps the lock, the items and each count on lines
+/// of their own, would move four lines per item instead.
 ///
 /// # Panics and poisoning
 ///
@@ -87,11 +93,9 @@ pub struct BoundedBuffer<T> {
     front: CachePadded<Mutex<Front<T>>>,
     /// The producers' half, on a cache line of its own with its lock word.
     back: CachePadded<Mutex<Back<T>>>,
-    /// Items taken so far (wrapping): the number the next item taken leaves with. Stored by
-    /// every take: under the front lock when the item comes from the front, under the back
-    /// lock when a consumer of a capacity-1 buffer takes it straight from the back (see
-    /// [`take_direct`](Self::take_direct)). Producers read it only when their last reading says
-    /// the buffer is full, so while there is room this line stays with the consumers.
+    /// Items taken so far (wrapping): the number the next item taken leaves with. Stored under
+    /// the front lock by every take. Producers read it only when their last reading says the
+    /// buffer is full, so while there is room this line stays with the consumers.
     got: CachePadded<AtomicUsize>,
     /// Items put so far (wrapping), stored under the back lock by every put. Read by
     /// [`len`](Self::len), by consumers backing off and by a producer about to park.
@@ -137,10 +141,7 @@ struct Flags {
 pub(crate) struct Front<T> {
     queue: VecDeque<T>,
     /// Items taken so far, as the front last knew it; the next item taken from the front leaves
-    /// numbered `got as usize`. Exact under the front lock, except at capacity 1, where a take
-    /// straight from the back (see [`BoundedBuffer::take_direct`]) advances only
-    /// `BoundedBuffer::got`, and a refill catches up before the front hands out an item. A
-    /// `u64`, so that it is also the exact total for [`BufferStats`] on 32-bit targets, with
+    /// numbered `got as usize`. Exact under the front lock. A `u64`, so that it is also the exact total for [`BufferStats`] on 32-bit targets, with
     /// no second counter to write on every take.
     got: u64,
     /// Producers blocked on `not_full`.
@@ -155,8 +156,7 @@ pub(crate) struct Front<T> {
 ///
 /// Laid out as [`Front`]: a put writes only the first cache line (the queue, `put`,
 /// `got_seen`); it reads `closed` and `high_water` on the second, which is written only when a
-/// consumer parks (or, at capacity 1, a producer), on close, and when the high-water mark
-/// rises.
+/// consumer parks, on close, and when the high-water mark rises.
 #[repr(C)]
 pub(crate) struct Back<T> {
     queue: VecDeque<T>,
@@ -171,19 +171,9 @@ pub(crate) struct Back<T> {
     closed: bool,
     /// The value last stored in `Flags::getter_waking`.
     getter_waking: bool,
-    /// At capacity 1, producers registered on `not_full` (parked, or signalled and not yet
-    /// back), counted as they register and unregister, each time under both locks, so it
-    /// equals `Front::putters.waiting()` whenever the front lock is free. A consumer that
-    /// takes from the back without the front lock reads it to know whether a producer may need
-    /// waking. Always zero at larger capacities.
-    putters_registered: u32,
     high_water: usize,
     put_waits: u64,
     put_wait_time: Duration,
-    /// Waits of consumers that then took straight from the back (capacity 1 only), for
-    /// [`BufferStats`] with `Front::get_waits`.
-    get_waits_direct: u64,
-    get_wait_time_direct: Duration,
 }
 
 /// Which side of the buffer a thread waits on.
@@ -247,12 +237,9 @@ impl<T> BoundedBuffer<T> {
                 getters: Waiters::default(),
                 closed: false,
                 getter_waking: false,
-                putters_registered: 0,
                 high_water: 0,
                 put_waits: 0,
                 put_wait_time: Duration::ZERO,
-                get_waits_direct: 0,
-                get_wait_time_direct: Duration::ZERO,
             })),
             got: CachePadded::new(AtomicUsize::new(0)),
             put: CachePadded::new(AtomicUsize::new(0)),
@@ -471,11 +458,7 @@ impl<T> BoundedBuffer<T> {
                 .map(|(_, item)| item)
                 .map_err(|_| GetError);
         }
-        let waited = match self.take_direct_waiting(None) {
-            Ok((_, item)) => return Ok(item),
-            Err(waited) => waited,
-        };
-        match self.front_with_items(None, waited) {
+        match self.front_with_items(None) {
             Ok(front) => Ok(self.pop(front).1),
             Err(_) => Err(GetError),
         }
@@ -500,9 +483,6 @@ impl<T> BoundedBuffer<T> {
                     Refused::Closed => TryGetError::Closed,
                     Refused::TimedOut => TryGetError::Empty,
                 });
-        }
-        if let Some((_, item)) = self.take_direct(None) {
-            return Ok(item);
         }
         let mut front = self.lock_front();
         if front.queue.is_empty() {
@@ -641,7 +621,7 @@ impl<T> BoundedBuffer<T> {
         if front.queue.len() < max {
             // Short of a full batch: top it up from the back, so a batch takes all it can.
             if let Err(found) = self.top_up(&mut front, max) {
-                front = match self.front_with_items_slow(front, found, None, None) {
+                front = match self.front_with_items_slow(front, found, None) {
                     Ok(front) => front,
                     Err(_) => return Err(GetError),
                 };
@@ -674,11 +654,7 @@ impl<T> BoundedBuffer<T> {
         if let Some(one) = &self.one {
             return one.get_until(None).map_err(|_| GetError);
         }
-        let waited = match self.take_direct_waiting(None) {
-            Ok(taken) => return Ok(taken),
-            Err(waited) => waited,
-        };
-        match self.front_with_items(None, waited) {
+        match self.front_with_items(None) {
             Ok(front) => Ok(self.pop(front)),
             Err(_) => Err(GetError),
         }
@@ -706,11 +682,7 @@ impl<T> BoundedBuffer<T> {
                     Refused::TimedOut => GetTimeoutError::Timeout,
                 });
         }
-        let waited = match self.take_direct_waiting(Some(deadline)) {
-            Ok(taken) => return Ok(taken),
-            Err(waited) => waited,
-        };
-        match self.front_with_items(Some(deadline), waited) {
+        match self.front_with_items(Some(deadline)) {
             Ok(front) => Ok(self.pop(front)),
             Err(Refused::Closed) => Err(GetTimeoutError::Closed),
             Err(Refused::TimedOut) => Err(GetTimeoutError::Timeout),
@@ -742,9 +714,9 @@ impl<T> BoundedBuffer<T> {
         }
         back.closed = true;
         // A producer decides to park under the front lock, reading `closed` there: the
-        // atomic, stored here before the front lock is taken below, or at capacity 1 the field,
-        // under both locks. Either it sees `true`, or it registered before that lock is taken
-        // below and holds it until it waits: it is woken there.
+        // atomic, stored here before the front lock is taken below. Either it sees `true`, or
+        // it registered before that lock is taken below and holds it until it waits: it is
+        // woken there.
         self.flags.closed.store(true, Ordering::SeqCst);
         let wake_getters = back.getters.signal_all();
         self.publish_back(&mut back);
@@ -857,8 +829,8 @@ impl<T> BoundedBuffer<T> {
             items_got: front.got + got.wrapping_sub(front.got as usize) as u64,
             put_waits: back.put_waits,
             put_wait_time: back.put_wait_time,
-            get_waits: front.get_waits + back.get_waits_direct,
-            get_wait_time: front.get_wait_time + back.get_wait_time_direct,
+            get_waits: front.get_waits,
+            get_wait_time: front.get_wait_time,
         }
     }
 
@@ -987,15 +959,6 @@ impl<T> BoundedBuffer<T> {
         if back.queue.is_empty() {
             return Err(back.closed.then_some(Refused::Closed));
         }
-        if self.capacity == 1 {
-            // Catch up with takes made straight from the back: under the back lock `got` is
-            // exact, and the front's count must be before it numbers the item.
-            let behind = self
-                .got
-                .load(Ordering::Acquire)
-                .wrapping_sub(front.got as usize);
-            front.got += behind as u64;
-        }
         // The front is empty, so nothing older than the back's items is left: after the swap
         // the front holds every item, oldest first, and the back the front's empty allocation.
         mem::swap(&mut front.queue, &mut back.queue);
@@ -1040,102 +1003,6 @@ impl<T> BoundedBuffer<T> {
             }
         }
         self.lock_back()
-    }
-
-    /// In a buffer of capacity 1, takes the item under the back lock alone when it is in the
-    /// back; `None` (having changed nothing) otherwise, and the caller then goes through the
-    /// front as usual.
-    ///
-    /// At capacity 1 the two halves never both hold an item, and the front holds one only
-    /// while a consumer that moved it there still holds the front lock to take it. So when the
-    /// back holds the item the front is empty, and a take through the front would take both
-    /// locks; this takes one. At larger capacities a consumer that keeps up with the producers
-    /// would take their lock once per item this way, where moving the back's items to the
-    /// front in one swap lets the next takes use the front lock alone.
-    ///
-    /// `waited`: when this thread started waiting for an item, if it did; the wait is counted
-    /// if this take ends it.
-    #[inline]
-    fn take_direct(&self, waited: Option<Instant>) -> Option<(usize, T)> {
-        // Without a lock, a hint only (the buffer looks empty): the back lock decides.
-        if self.capacity != 1
-            || self.put.load(Ordering::Relaxed) == self.got.load(Ordering::Relaxed)
-        {
-            return None;
-        }
-        let mut back = self.lock_back();
-        let item = back.queue.pop_front()?;
-        if let Some(started) = waited {
-            back.get_waits_direct += 1;
-            back.get_wait_time_direct += started.elapsed();
-        }
-        // Exact: the producer of this item saw the room the last take made (it read `got`
-        // after that store), and this thread took the back lock after that put.
-        let got = self.got.load(Ordering::Acquire).wrapping_add(1);
-        self.got.store(got, Ordering::Release);
-        // This thread knows `got` exactly: the producers need not read it again for this room.
-        back.got_seen = got;
-        // A producer parked for room registered under both locks (see `park_putter`): if one
-        // did before this take, it is counted here; if it registers after, it sees the room.
-        let wake = back.putters_registered > 0;
-        drop(back);
-        if wake {
-            self.wake_putter();
-        }
-        Some((got.wrapping_sub(1), item))
-    }
-
-    /// A single get's first step: [`take_direct`](Self::take_direct), and at capacity 1, if the
-    /// item is not in the back yet, a back-off without any lock (the one the front's slow path
-    /// would make before parking) and a second try. `Err(waited)` when the get must go through
-    /// the front: `waited` is when it started waiting if it backed off already, so that it then
-    /// parks without backing off again.
-    #[inline]
-    fn take_direct_waiting(
-        &self,
-        deadline: Option<Instant>,
-    ) -> Result<(usize, T), Option<Instant>> {
-        if let Some(taken) = self.take_direct(None) {
-            return Ok(taken);
-        }
-        // Under loom the get goes through the front at once, which backs off there instead:
-        // the back-off is a delay without a lock, its second try is a first try of another
-        // get, and exploring both ways multiplies the interleavings of the three-thread
-        // capacity-1 models: one ran over five minutes.
-        if self.capacity != 1 || cfg!(all(test, loom)) {
-            return Err(None);
-        }
-        self.take_direct_after_back_off(deadline)
-    }
-
-    /// [`take_direct_waiting`](Self::take_direct_waiting) once the back was found empty.
-    #[cold]
-    #[inline(never)]
-    fn take_direct_after_back_off(
-        &self,
-        deadline: Option<Instant>,
-    ) -> Result<(usize, T), Option<Instant>> {
-        let started = Instant::now();
-        if deadline.is_some_and(|deadline| started >= deadline) {
-            // The front's slow path reports the timeout.
-            return Err(None);
-        }
-        self.back_off(Side::Get);
-        self.take_direct(Some(started)).ok_or(Some(started))
-    }
-
-    /// Wakes one producer parked on `not_full`, if one still is, after a take made without
-    /// the front lock.
-    #[cold]
-    #[inline(never)]
-    fn wake_putter(&self) {
-        let mut front = self.lock_front();
-        let wake = front.putters.signal(1);
-        if wake > 0 {
-            self.publish_front(&mut front);
-        }
-        drop(front);
-        self.notify(&self.not_full, wake);
     }
 
     /// Holding both locks, moves the back's items to the front: all of them in one swap of
@@ -1210,22 +1077,13 @@ impl<T> BoundedBuffer<T> {
     /// looked; returns after one wait (the caller checks again) or at once.
     fn park_putter(&self, deadline: Option<Instant>) -> Wake {
         let mut front = self.lock_front();
-        // At capacity 1 a consumer may take straight from the back (see `take_direct`),
-        // without the front lock: there the producer registers under both locks, so that such
-        // a take sees it. At larger capacities every take holds the front lock, and the back
-        // lock, which the other producers keep busy, is not taken while consumers wait for
-        // the front lock.
-        let mut back = (self.capacity == 1).then(|| self.lock_back());
-        let (put, closed) = match &back {
-            Some(back) => (back.put as usize, back.closed),
-            // A `put` read early can only show more room than there is, and then the caller
-            // just looks again; `close` stores `closed` before taking the front lock.
-            None => (
-                self.put.load(Ordering::Acquire),
-                self.flags.closed.load(Ordering::SeqCst),
-            ),
-        };
-        // Exact: every take so far happened before this thread took the lock(s) it holds.
+        // Every take holds the front lock, so the producer registers under it alone; the back
+        // lock, which the other producers keep busy, is not taken here. A `put` read early can
+        // only show more room than there is, and then the caller just looks again; `close`
+        // stores `closed` before taking the front lock.
+        let put = self.put.load(Ordering::Acquire);
+        let closed = self.flags.closed.load(Ordering::SeqCst);
+        // Exact: every take so far happened before this thread took the front lock.
         let held = put.wrapping_sub(self.got.load(Ordering::Acquire));
         if held < self.capacity || closed {
             return Wake::Woken;
@@ -1235,19 +1093,9 @@ impl<T> BoundedBuffer<T> {
             Ok(timeout) => timeout,
         };
         front.putters.register();
-        if let Some(back) = back.as_mut() {
-            back.putters_registered += 1;
-        }
-        // The back lock is released before waiting; the front lock is released by the wait.
-        drop(back);
         let mut front = wait(&self.not_full, front, timeout);
         front.putters.unregister();
         self.publish_front(&mut front);
-        if self.capacity == 1 {
-            // Still counted until here: a take meanwhile at worst takes the front lock to
-            // wake nobody.
-            self.lock_back().putters_registered -= 1;
-        }
         Wake::Woken
     }
 
@@ -1257,27 +1105,20 @@ impl<T> BoundedBuffer<T> {
     fn front_with_items(
         &self,
         deadline: Option<Instant>,
-        waited: Option<Instant>,
     ) -> Result<MutexGuard<'_, Front<T>>, Refused> {
         let mut front = self.lock_front();
         // An empty front takes the back's items right here: one more lock, no call, no clock.
         if front.queue.is_empty() {
             if let Err(found) = self.refill(&mut front, deadline.is_none()) {
-                return self.front_with_items_slow(front, found, deadline, waited);
+                return self.front_with_items_slow(front, found, deadline);
             }
-        }
-        if let Some(started) = waited {
-            front.get_waits += 1;
-            front.get_wait_time += started.elapsed();
         }
         Ok(front)
     }
 
     /// [`front_with_items`](Self::front_with_items) once both halves were found empty (`found`
     /// is what [`refill`](Self::refill) said: `Some(Closed)` if closed too): back off, then
-    /// park on `not_empty` under the back lock, as often as needed. `waited`: when the caller
-    /// started waiting, if it backed off already (see
-    /// [`take_direct_waiting`](Self::take_direct_waiting)).
+    /// park on `not_empty` under the back lock, as often as needed.
     #[cold]
     #[inline(never)]
     fn front_with_items_slow<'a>(
@@ -1285,10 +1126,9 @@ impl<T> BoundedBuffer<T> {
         mut front: MutexGuard<'a, Front<T>>,
         mut found: Option<Refused>,
         deadline: Option<Instant>,
-        waited: Option<Instant>,
     ) -> Result<MutexGuard<'a, Front<T>>, Refused> {
-        let mut started = waited;
-        let mut backed_off = waited.is_some();
+        let mut started = None;
+        let mut backed_off = false;
         // A loop, not a single wait: see `back_with_room_slow`. Each round looks at the front
         // and the back again, in lock order: another consumer may have moved the back's items
         // to the front while this one waited, and they are this one's to take as much as its.
@@ -1345,6 +1185,12 @@ impl<T> BoundedBuffer<T> {
         Wake::Woken
     }
 
+    /// The buffer of capacity 1, if this is one (for the tests of its lock).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn slot(&self) -> Option<&SlotBuffer<T>> {
+        self.one.as_ref()
+    }
+
     /// Wakes every thread waiting on either condition variable without changing the state:
     /// what a spurious wake-up looks like to them.
     #[cfg(test)]
@@ -1387,13 +1233,7 @@ impl<T> BoundedBuffer<T> {
             && flags.closed.load(Ordering::Relaxed) == back.closed
             && (back.put as usize).wrapping_sub(self.got.load(Ordering::Relaxed))
                 == front.queue.len() + back.queue.len()
-            && (self.capacity == 1 || self.got.load(Ordering::Relaxed) == front.got as usize)
-            && back.putters_registered as usize
-                == if self.capacity == 1 {
-                    front.putters.waiting()
-                } else {
-                    0
-                }
+            && self.got.load(Ordering::Relaxed) == front.got as usize
             && self.put.load(Ordering::Relaxed) == back.put as usize
     }
 

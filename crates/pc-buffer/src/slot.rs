@@ -431,6 +431,19 @@ impl<T> SlotBuffer<T> {
         });
     }
 
+    /// Panics while holding the lock, so that the tests can poison it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn panic_while_locked(&self) {
+        let _slot = self.lock();
+        panic!("boom while holding the slot's lock");
+    }
+
+    /// Whether a panic while holding the lock has poisoned it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.line.slot.is_poisoned()
+    }
+
     /// See `BoundedBuffer::wake_all_spuriously`.
     #[cfg(test)]
     pub(crate) fn wake_all_spuriously(&self) {

@@ -8,11 +8,11 @@ mod loom_batch;
 #[cfg(loom)]
 mod loom_close;
 #[cfg(loom)]
-mod loom_direct;
-#[cfg(loom)]
 mod loom_halves;
 #[cfg(loom)]
 mod loom_handoff;
+#[cfg(loom)]
+mod loom_slot;
 #[cfg(loom)]
 mod loom_spurious;
 #[cfg(loom)]

@@ -1,4 +1,4 @@
-//! A panic while holding one of the buffer's locks poisons that `Mutex`; the buffer must stay usable for every other thread.
+//! A panic while holding one of the buffer's locks poisons that `Mutex`; the buffer must stay usable for every other thread, at every capacity.
 
 use std::thread;
 
@@ -40,6 +40,35 @@ fn buffer_stays_usable_after_a_panic_while_locked() {
         s.spawn(|| buffer.put(3).unwrap());
         assert_eq!(buffer.get(), Ok(3));
     });
+    assert!(buffer.close());
+    assert_eq!(buffer.get(), Err(GetError));
+    assert_eq!(buffer.waiting(), (0, 0));
+}
+
+#[test]
+fn a_buffer_of_capacity_one_stays_usable_after_a_panic_while_locked() {
+    let buffer = BoundedBuffer::new(1).unwrap();
+    buffer.put(1).unwrap();
+    let slot = buffer.slot().expect("capacity 1 is the slot buffer");
+    let outcome = thread::scope(|s| s.spawn(|| slot.panic_while_locked()).join());
+    assert!(outcome.is_err());
+    assert!(slot.is_poisoned());
+
+    assert_eq!(buffer.len(), 1);
+    assert_eq!(buffer.try_put(2), Err(crate::TryPutError::Full(2)));
+    assert_eq!(buffer.get(), Ok(1));
+    thread::scope(|s| {
+        s.spawn(|| {
+            for i in 2..5 {
+                buffer.put(i).unwrap();
+            }
+        });
+        assert_eq!(
+            (0..3).map(|_| buffer.get().unwrap()).collect::<Vec<_>>(),
+            [2, 3, 4]
+        );
+    });
+    assert_eq!(buffer.stats().items_put, 4);
     assert!(buffer.close());
     assert_eq!(buffer.get(), Err(GetError));
     assert_eq!(buffer.waiting(), (0, 0));

@@ -1,4 +1,4 @@
-//! Loom models of a capacity-1 buffer whose consumers take straight from the back: numbering shared with takes through the front, and waking the producer.
+//! Loom models of the buffer of capacity 1, one slot under one lock: numbering shared by single and batch gets, and waking the producer parked on the full slot.
 
 use loom::sync::Arc;
 use loom::thread;
@@ -6,10 +6,9 @@ use loom::thread;
 use super::loom_support::{assert_consistent, model, numbers_follow_put_order};
 use crate::BoundedBuffer;
 
-/// At capacity 1 a single get takes the item straight from the back, a batch get through the
-/// front: with one consumer of each kind and a producer putting 0, 1 (each value its position
-/// in put order), every item carries its value as its number in every interleaving, so the
-/// front catches up with the takes it did not see before numbering an item.
+/// With a consumer taking single items and one taking batches from the slot while a producer
+/// puts 0, 1 (each value its position in put order), every item carries its value as its
+/// number in every interleaving.
 #[test]
 fn numbers_at_capacity_one_follow_put_order_across_both_ways_of_taking() {
     model(|| {
@@ -21,12 +20,11 @@ fn numbers_at_capacity_one_follow_put_order_across_both_ways_of_taking() {
     });
 }
 
-/// A producer parks on a full capacity-1 buffer while the consumer takes straight from the
-/// back, without the front lock the producer waits under; no close, so a producer left parked
-/// is a deadlock, which loom reports. A `try_put` after both takes finds room: the takes were
-/// counted.
+/// A producer parks on the full slot while the consumer takes; no close, so a producer left
+/// parked is a deadlock, which loom reports. A `try_put` after both takes finds room: the takes
+/// were counted.
 #[test]
-fn a_take_straight_from_the_back_wakes_the_parked_producer() {
+fn a_take_wakes_the_producer_parked_on_the_full_slot() {
     model(|| {
         let buffer = Arc::new(BoundedBuffer::new(1).unwrap());
         let producer = {
