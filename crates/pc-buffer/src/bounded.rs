@@ -1,4 +1,4 @@
-//! [`BoundedBuffer`]: a queue split in two halves behind two `Mutex`es, the front for consumers and the back for producers, with a `Condvar` for producers waiting for room and one for consumers waiting for items.
+//! [`BoundedBuffer`]: a queue split in two halves behind two `Mutex`es, the front for consumers and the back for producers, with a `Condvar` for producers waiting for room and one for consumers waiting for items; at capacity 1 it hands every operation to the one-slot buffer of `slot.rs`.
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! A bounded blocking buffer for producer-consumer programs: two `Mutex`es (producers', consumers') and two `Condvar`s, with wait/notify logic model-checked by loom.
+//! A bounded blocking buffer for producer-consumer programs: `Mutex`es (one for producers, one for consumers; a single one at capacity 1) and two `Condvar`s, with wait/notify logic model-checked by loom.
 //!
 //! # Tutorial
 //!
