@@ -250,6 +250,7 @@ impl<T> SlotBuffer<T> {
         let number = (slot.put - 1) as usize;
         let wake = slot.putters.signal(1);
         self.publish(&mut slot);
+        // As in `fill`: notify after the state change and after unlocking.
         drop(slot);
         if wake > 0 {
             self.not_full.notify_one();
@@ -411,6 +412,10 @@ impl<T> SlotBuffer<T> {
                 Side::Put => &self.not_full,
                 Side::Get => &self.not_empty,
             };
+            // Registered under the lock, after the check above: a thread that changes the slot
+            // after this sees the count and notifies, and accounts for the thread it wakes
+            // (`Waiters::signal`); this thread takes that signal off, or removes itself if it
+            // woke for another reason (`Waiters::unregister`).
             side.waiters(&mut slot).register();
             slot = wait(condvar, slot, timeout);
             side.waiters(&mut slot).unregister();
