@@ -220,7 +220,12 @@ impl<T> BoundedBuffer<T> {
         if capacity == 0 {
             return Err(CapacityError);
         }
-        let keep = capacity.min(MAX_PREALLOCATED);
+        // At capacity 1 the halves stay unused (see `one`): no allocation for them.
+        let keep = if capacity == 1 {
+            0
+        } else {
+            capacity.min(MAX_PREALLOCATED)
+        };
         Ok(Self {
             front: CachePadded::new(Mutex::new(Front {
                 queue: VecDeque::with_capacity(keep),
