@@ -359,22 +359,20 @@ impl<T> BoundedBuffer<T> {
     /// assert!(Instant::now() >= deadline);
     /// ```
     pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
-        if let Some(one) = &self.one {
-            return one
-                .put_until(item, Some(deadline))
-                .map_err(|(item, refused)| match refused {
-                    Refused::Closed => PutTimeoutError::Closed(item),
-                    Refused::TimedOut => PutTimeoutError::Timeout(item),
-                });
-        }
-        match self.back_with_room(Some(deadline)) {
-            Ok(back) => {
-                self.push(back, item);
-                Ok(())
-            }
-            Err(Refused::Closed) => Err(PutTimeoutError::Closed(item)),
-            Err(Refused::TimedOut) => Err(PutTimeoutError::Timeout(item)),
-        }
+        let outcome = match &self.one {
+            Some(one) => one.put_until(item, Some(deadline)),
+            None => match self.back_with_room(Some(deadline)) {
+                Ok(back) => {
+                    self.push(back, item);
+                    Ok(())
+                }
+                Err(refused) => Err((item, refused)),
+            },
+        };
+        outcome.map_err(|(item, refused)| match refused {
+            Refused::Closed => PutTimeoutError::Closed(item),
+            Refused::TimedOut => PutTimeoutError::Timeout(item),
+        })
     }
 
     /// Puts every item of `items` in order, waiting for room as often as needed, and taking the
@@ -679,19 +677,16 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
     /// ```
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
-        if let Some(one) = &self.one {
-            return one
-                .get_until(Some(deadline))
-                .map_err(|refused| match refused {
-                    Refused::Closed => GetTimeoutError::Closed,
-                    Refused::TimedOut => GetTimeoutError::Timeout,
-                });
-        }
-        match self.front_with_items(Some(deadline)) {
-            Ok(front) => Ok(self.pop(front)),
-            Err(Refused::Closed) => Err(GetTimeoutError::Closed),
-            Err(Refused::TimedOut) => Err(GetTimeoutError::Timeout),
-        }
+        let outcome = match &self.one {
+            Some(one) => one.get_until(Some(deadline)),
+            None => self
+                .front_with_items(Some(deadline))
+                .map(|front| self.pop(front)),
+        };
+        outcome.map_err(|refused| match refused {
+            Refused::Closed => GetTimeoutError::Closed,
+            Refused::TimedOut => GetTimeoutError::Timeout,
+        })
     }
 
     /// Closes the buffer (the original's `mark_complete`): no more items are accepted, and every

@@ -100,8 +100,6 @@ struct Slot<T> {
     putters: Waiters,
     /// Consumers blocked on `not_empty`.
     getters: Waiters,
-    /// The value last stored in `Line::state`.
-    published: u8,
     closed: bool,
 }
 
@@ -140,7 +138,6 @@ impl<T> SlotBuffer<T> {
                     closed: false,
                     putters: Waiters::default(),
                     getters: Waiters::default(),
-                    published: 0,
                 }),
             }),
             not_full: Condvar::new(),
@@ -155,13 +152,13 @@ impl<T> SlotBuffer<T> {
         lock(&self.line.slot)
     }
 
-    /// Stores the state word if it changed; under the lock, before unlocking.
+    /// Stores the state word if it changed; under the lock, before unlocking. Only the lock
+    /// holder writes it, and it sits on the line the lock holder already has, so reading it back
+    /// costs nothing and no copy is kept.
     #[inline]
-    fn publish(&self, slot: &mut Slot<T>) {
+    fn publish(&self, slot: &Slot<T>) {
         let state = slot.state();
-        if state != usize::from(slot.published) {
-            // Four bits: fits.
-            slot.published = state as u8;
+        if state != self.line.state.load(Ordering::Relaxed) {
             self.line.state.store(state, Ordering::Release);
         }
     }
@@ -206,7 +203,7 @@ impl<T> SlotBuffer<T> {
         slot.item = Some(item);
         slot.put += 1;
         let wake = slot.getters.signal(1);
-        self.publish(&mut slot);
+        self.publish(&slot);
         // Notify after the state change and after unlocking: the woken consumer finds the item
         // and does not block again on the lock this thread would still hold.
         drop(slot);
@@ -249,7 +246,7 @@ impl<T> SlotBuffer<T> {
         let item = slot.item.take().expect("the caller found the slot full");
         let number = (slot.put - 1) as usize;
         let wake = slot.putters.signal(1);
-        self.publish(&mut slot);
+        self.publish(&slot);
         // As in `fill`: notify after the state change and after unlocking.
         drop(slot);
         if wake > 0 {
@@ -295,7 +292,7 @@ impl<T> SlotBuffer<T> {
         slot.closed = true;
         let wake_getters = slot.getters.signal_all();
         let wake_putters = slot.putters.signal_all();
-        self.publish(&mut slot);
+        self.publish(&slot);
         drop(slot);
         if wake_getters {
             self.not_empty.notify_all();
@@ -420,7 +417,7 @@ impl<T> SlotBuffer<T> {
             slot = wait(condvar, slot, timeout);
             side.waiters(&mut slot).unregister();
             // This thread may have been the one a notifier counted as waking.
-            self.publish(&mut slot);
+            self.publish(&slot);
             // Back off again before parking again: the slot may have been refilled (emptied)
             // by a thread that never waited, and will change again soon.
             backed_off = false;
@@ -468,7 +465,6 @@ impl<T> SlotBuffer<T> {
     pub(crate) fn published_is_current(&self) -> bool {
         let slot = self.lock();
         self.line.state.load(Ordering::Relaxed) == slot.state()
-            && usize::from(slot.published) == slot.state()
     }
 }
 
