@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::backoff::back_off_lone;
-use crate::bounded::{Refused, lock, remaining, wait};
+use crate::lock::{Refused, lock, remaining, wait};
 use crate::stats::BufferStats;
 use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
@@ -183,8 +183,7 @@ impl<T> SlotBuffer<T> {
         outcome
     }
 
-    /// Puts `item` if the slot is empty right now; `Refused::TimedOut` if it is full (the
-    /// caller's "full").
+    /// Puts `item` if the slot is empty right now; `Refused::WouldBlock` if it is full.
     pub(crate) fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
         let slot = self.lock();
         match Side::Put.done(&slot) {
@@ -193,7 +192,7 @@ impl<T> SlotBuffer<T> {
                 Ok(())
             }
             Some(Err(refused)) => Err((item, refused)),
-            None => Err((item, Refused::TimedOut)),
+            None => Err((item, Refused::WouldBlock)),
         }
     }
 
@@ -228,14 +227,14 @@ impl<T> SlotBuffer<T> {
         outcome
     }
 
-    /// Takes the item with its number if there is one right now; `Refused::TimedOut` if the
-    /// slot is empty (the caller's "empty").
+    /// Takes the item with its number if there is one right now; `Refused::WouldBlock` if the
+    /// slot is empty.
     pub(crate) fn try_get(&self) -> Result<(usize, T), Refused> {
         let slot = self.lock();
         match Side::Get.done(&slot) {
             Some(Ok(())) => Ok(self.take(slot)),
             Some(Err(refused)) => Err(refused),
-            None => Err(Refused::TimedOut),
+            None => Err(Refused::WouldBlock),
         }
     }
 

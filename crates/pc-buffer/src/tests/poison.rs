@@ -8,25 +8,26 @@ use crate::{BoundedBuffer, GetError};
 fn buffer_stays_usable_after_a_panic_while_locked() {
     let buffer = BoundedBuffer::new(2).unwrap();
     buffer.put(1).unwrap();
+    let halves = buffer.halves().expect("capacity 2 is the two-lock buffer");
 
     // Poison both locks: a thread panics while holding the front, another the back.
     let outcomes = thread::scope(|s| {
         let front = s
             .spawn(|| {
-                let _guard = buffer.lock_front();
+                let _guard = halves.lock_front();
                 panic!("boom while holding the buffer's front lock");
             })
             .join();
         let back = s
             .spawn(|| {
-                let _guard = buffer.lock_back();
+                let _guard = halves.lock_back();
                 panic!("boom while holding the buffer's back lock");
             })
             .join();
         (front.is_err(), back.is_err())
     });
     assert_eq!(outcomes, (true, true));
-    assert_eq!(buffer.locks_poisoned(), (true, true));
+    assert_eq!(halves.locks_poisoned(), (true, true));
 
     // Every operation still works and sees the state as it was.
     assert_eq!(buffer.len(), 1);
