@@ -8,36 +8,50 @@ use std::thread;
 use common::{until, until_blocked};
 use pc_buffer::{BoundedBuffer, GetError};
 
+/// Capacities that give each of the buffer's two layouts: one slot at capacity 1, two locked
+/// halves above it.
+const BOTH_LAYOUTS: [usize; 2] = [1, 3];
+
 #[test]
 fn put_blocks_while_full_until_a_get_makes_room() {
-    let buffer = BoundedBuffer::new(1).unwrap();
-    buffer.put(1).unwrap();
-    thread::scope(|s| {
-        let producer = s.spawn(|| buffer.put(2));
-        until_blocked(&buffer, 1, 0);
-        assert_eq!(buffer.len(), 1, "the blocked put must not have delivered");
-        assert_eq!(buffer.get(), Ok(1));
-        assert_eq!(producer.join().unwrap(), Ok(()));
-    });
-    assert_eq!(buffer.get(), Ok(2));
-    let stats = buffer.stats();
-    assert_eq!(stats.put_waits, 1);
-    assert!(stats.put_wait_time > std::time::Duration::ZERO);
-    assert_eq!(stats.producers_waiting, 0);
+    for capacity in BOTH_LAYOUTS {
+        let buffer = BoundedBuffer::new(capacity).unwrap();
+        buffer.put_batch((0..capacity).collect()).unwrap();
+        thread::scope(|s| {
+            let producer = s.spawn(|| buffer.put(10));
+            until_blocked(&buffer, 1, 0);
+            assert_eq!(
+                buffer.len(),
+                capacity,
+                "the blocked put must not have delivered"
+            );
+            assert_eq!(buffer.get(), Ok(0));
+            assert_eq!(producer.join().unwrap(), Ok(()));
+        });
+        let rest: Vec<_> = buffer.try_iter().collect();
+        assert_eq!(rest, (1..capacity).chain([10]).collect::<Vec<_>>());
+        let stats = buffer.stats();
+        assert_eq!(stats.put_waits, 1);
+        assert!(stats.put_wait_time > std::time::Duration::ZERO);
+        assert_eq!(stats.producers_waiting, 0);
+    }
 }
 
 #[test]
 fn get_blocks_while_empty_until_a_put() {
-    let buffer = BoundedBuffer::new(1).unwrap();
-    thread::scope(|s| {
-        let consumer = s.spawn(|| buffer.get());
-        until_blocked(&buffer, 0, 1);
-        buffer.put("item").unwrap();
-        assert_eq!(consumer.join().unwrap(), Ok("item"));
-    });
-    let stats = buffer.stats();
-    assert_eq!(stats.get_waits, 1);
-    assert!(stats.get_wait_time > std::time::Duration::ZERO);
+    for capacity in BOTH_LAYOUTS {
+        let buffer = BoundedBuffer::new(capacity).unwrap();
+        thread::scope(|s| {
+            let consumer = s.spawn(|| buffer.get());
+            until_blocked(&buffer, 0, 1);
+            buffer.put("item").unwrap();
+            assert_eq!(consumer.join().unwrap(), Ok("item"));
+        });
+        let stats = buffer.stats();
+        assert_eq!(stats.get_waits, 1);
+        assert!(stats.get_wait_time > std::time::Duration::ZERO);
+        assert_eq!(stats.consumers_waiting, 0);
+    }
 }
 
 #[test]
@@ -75,26 +89,31 @@ fn one_batch_get_wakes_every_producer_it_made_room_for() {
 
 #[test]
 fn close_wakes_every_blocked_producer_with_its_item() {
-    let buffer = BoundedBuffer::new(1).unwrap();
-    buffer.put(0).unwrap();
-    thread::scope(|s| {
-        let producers: Vec<_> = (1..=4)
-            .map(|i| {
-                let buffer = &buffer;
-                s.spawn(move || buffer.put(i))
-            })
-            .collect();
-        until_blocked(&buffer, 4, 0);
-        assert!(buffer.close());
-        let mut back: Vec<i32> = producers
-            .into_iter()
-            .map(|p| p.join().unwrap().unwrap_err().into_inner())
-            .collect();
-        back.sort_unstable();
-        assert_eq!(back, [1, 2, 3, 4]);
-    });
-    assert_eq!(buffer.get(), Ok(0));
-    assert_eq!(buffer.get(), Err(GetError));
+    for capacity in BOTH_LAYOUTS {
+        let buffer = BoundedBuffer::new(capacity).unwrap();
+        buffer.put_batch((0..capacity).collect()).unwrap();
+        thread::scope(|s| {
+            let producers: Vec<_> = (10..14)
+                .map(|i| {
+                    let buffer = &buffer;
+                    s.spawn(move || buffer.put(i))
+                })
+                .collect();
+            until_blocked(&buffer, 4, 0);
+            assert!(buffer.close());
+            let mut back: Vec<usize> = producers
+                .into_iter()
+                .map(|p| p.join().unwrap().unwrap_err().into_inner())
+                .collect();
+            back.sort_unstable();
+            assert_eq!(back, [10, 11, 12, 13]);
+        });
+        assert_eq!(
+            buffer.iter().collect::<Vec<_>>(),
+            (0..capacity).collect::<Vec<_>>()
+        );
+        assert_eq!(buffer.get(), Err(GetError));
+    }
 }
 
 #[test]

@@ -45,46 +45,58 @@ fn put_and_get_are_fifo_and_track_len() {
     assert!(buffer.is_empty());
 }
 
+/// Capacities that give each of the buffer's two layouts: one slot at capacity 1, two locked
+/// halves above it.
+const BOTH_LAYOUTS: [usize; 2] = [1, 3];
+
 #[test]
 fn try_put_reports_full_and_closed_with_the_item() {
-    let buffer = BoundedBuffer::new(1).unwrap();
-    assert_eq!(buffer.try_put(1), Ok(()));
-    let full = buffer.try_put(2).unwrap_err();
-    assert!(full.is_full() && !full.is_closed());
-    assert_eq!(full.to_string(), "putting into a full buffer");
-    assert_eq!(full.into_inner(), 2);
-    buffer.close();
-    let closed = buffer.try_put(3).unwrap_err();
-    assert!(closed.is_closed());
-    assert_eq!(closed, TryPutError::Closed(3));
-    assert_eq!(closed.to_string(), "putting into a closed buffer");
+    for capacity in BOTH_LAYOUTS {
+        let buffer = BoundedBuffer::new(capacity).unwrap();
+        for item in 0..capacity {
+            assert_eq!(buffer.try_put(item), Ok(()));
+        }
+        let full = buffer.try_put(10).unwrap_err();
+        assert!(full.is_full() && !full.is_closed());
+        assert_eq!(full.to_string(), "putting into a full buffer");
+        assert_eq!(full.into_inner(), 10);
+        buffer.close();
+        let closed = buffer.try_put(11).unwrap_err();
+        assert!(closed.is_closed());
+        assert_eq!(closed, TryPutError::Closed(11));
+        assert_eq!(closed.to_string(), "putting into a closed buffer");
+    }
 }
 
 #[test]
 fn closed_takes_precedence_over_full() {
-    let buffer = BoundedBuffer::new(1).unwrap();
-    buffer.put(1).unwrap();
-    buffer.close();
-    assert_eq!(buffer.try_put(2), Err(TryPutError::Closed(2)));
-    assert_eq!(buffer.put(3), Err(PutError(3)));
-    assert_eq!(
-        buffer.put_timeout(4, std::time::Duration::from_secs(60)),
-        Err(PutTimeoutError::Closed(4))
-    );
+    for capacity in BOTH_LAYOUTS {
+        let buffer = BoundedBuffer::new(capacity).unwrap();
+        buffer.put_batch((0..capacity).collect()).unwrap();
+        buffer.close();
+        assert_eq!(buffer.try_put(10), Err(TryPutError::Closed(10)));
+        assert_eq!(buffer.put(11), Err(PutError(11)));
+        assert_eq!(
+            buffer.put_timeout(12, std::time::Duration::from_secs(60)),
+            Err(PutTimeoutError::Closed(12))
+        );
+    }
 }
 
 #[test]
 fn try_get_reports_empty_then_closed() {
-    let buffer = BoundedBuffer::new(2).unwrap();
-    let empty = buffer.try_get().unwrap_err();
-    assert!(empty.is_empty());
-    assert_eq!(empty.to_string(), "getting from an empty buffer");
-    buffer.put('x').unwrap();
-    buffer.close();
-    assert_eq!(buffer.try_get(), Ok('x'));
-    let closed = buffer.try_get().unwrap_err();
-    assert!(closed.is_closed());
-    assert_eq!(closed, TryGetError::Closed);
+    for capacity in BOTH_LAYOUTS {
+        let buffer = BoundedBuffer::new(capacity).unwrap();
+        let empty = buffer.try_get().unwrap_err();
+        assert!(empty.is_empty());
+        assert_eq!(empty.to_string(), "getting from an empty buffer");
+        buffer.put('x').unwrap();
+        buffer.close();
+        assert_eq!(buffer.try_get(), Ok('x'));
+        let closed = buffer.try_get().unwrap_err();
+        assert!(closed.is_closed());
+        assert_eq!(closed, TryGetError::Closed);
+    }
 }
 
 #[test]

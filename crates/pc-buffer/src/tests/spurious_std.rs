@@ -16,30 +16,34 @@ fn storm(buffer: &BoundedBuffer<u32>, done: &std::sync::atomic::AtomicBool) {
 
 #[test]
 fn spurious_wakeups_do_not_shorten_timed_waits() {
-    let timeout = Duration::from_millis(50);
-    let empty = BoundedBuffer::new(1).unwrap();
-    let full = BoundedBuffer::new(1).unwrap();
-    full.put(0).unwrap();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    thread::scope(|s| {
-        s.spawn(|| storm(&empty, &done));
-        s.spawn(|| storm(&full, &done));
-        let started = Instant::now();
-        assert_eq!(empty.get_timeout(timeout), Err(GetTimeoutError::Timeout));
-        assert!(started.elapsed() >= timeout);
-        let started = Instant::now();
-        assert_eq!(
-            full.put_timeout(1, timeout),
-            Err(PutTimeoutError::Timeout(1))
-        );
-        assert!(started.elapsed() >= timeout);
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
-    assert_eq!(empty.waiting(), (0, 0));
-    assert_eq!(full.waiting(), (0, 0));
-    // A timed-out wait clears its "waking" flag like any other wait: loom cannot time out, so
-    // this is where that path is checked.
-    assert!(empty.published_is_current() && full.published_is_current());
+    // Capacity 1 is the one-slot buffer, 3 the two-lock buffer: each has its own timed waits.
+    for capacity in [1, 3] {
+        let timeout = Duration::from_millis(50);
+        let empty = BoundedBuffer::new(capacity).unwrap();
+        let full = BoundedBuffer::new(capacity).unwrap();
+        full.put_batch((0..capacity as u32).collect()).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        thread::scope(|s| {
+            s.spawn(|| storm(&empty, &done));
+            s.spawn(|| storm(&full, &done));
+            let started = Instant::now();
+            assert_eq!(empty.get_timeout(timeout), Err(GetTimeoutError::Timeout));
+            assert!(started.elapsed() >= timeout);
+            let started = Instant::now();
+            assert_eq!(
+                full.put_timeout(10, timeout),
+                Err(PutTimeoutError::Timeout(10))
+            );
+            assert!(started.elapsed() >= timeout);
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(empty.waiting(), (0, 0));
+        assert_eq!(full.waiting(), (0, 0));
+        // A timed-out wait clears its "waking" flag like any other wait: loom cannot time out,
+        // so this is where that path is checked.
+        assert!(empty.published_is_current() && full.published_is_current());
+        assert_eq!(full.len(), capacity);
+    }
 }
 
 #[test]
