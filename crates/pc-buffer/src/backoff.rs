@@ -9,7 +9,8 @@
 #[cfg(not(all(test, loom)))]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::sync::Backoff;
+#[cfg(not(all(test, loom)))]
+use crossbeam_utils::Backoff;
 
 /// How many growing spins (1, 2, 4, 8 pauses) a thread that waits alone makes before yielding.
 #[cfg(not(all(test, loom)))]
@@ -77,20 +78,17 @@ impl Drop for Spinning<'_> {
 ///   producer), every later hand-off tends to go through a wake-up, since each wake-up outlasts
 ///   the other side's backoff, which then parks in turn.
 ///
-/// Under loom, only a one-yield backoff: the rest reads the hint and yields, so it cannot change
-/// a decision, and it would multiply the interleavings to explore. The models check the hint
-/// itself instead (`assert_consistent`).
+/// Under loom, one look at the hint and no yield, as in [`back_off_lone`]: the rest reads the
+/// hint and yields, so it cannot change a decision, and it would multiply the interleavings to
+/// explore. A yield would also hide interleavings: loom does not run a thread that yielded
+/// again while another can run, so a producer backing off on a full buffer would never park
+/// before the model's `close` (with a yield here, no model noticed a `close` that forgot to
+/// wake parked producers). The models check the hint itself instead (`assert_consistent`).
 pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
     #[cfg(all(test, loom))]
     {
         let _ = spinners;
-        let backoff = Backoff::new();
-        while !backoff.is_completed() {
-            if look().0 {
-                return;
-            }
-            backoff.snooze();
-        }
+        let _ = look();
     }
     #[cfg(not(all(test, loom)))]
     {

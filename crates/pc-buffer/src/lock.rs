@@ -59,7 +59,7 @@ fn lock_contended<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     // interleavings this would only shorten.)
     #[cfg(not(all(test, loom)))]
     {
-        let backoff = crate::sync::Backoff::new();
+        let backoff = crossbeam_utils::Backoff::new();
         while !backoff.is_completed() {
             backoff.snooze();
             if let Some(guard) = try_lock(mutex) {

@@ -15,29 +15,3 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
 #[cfg(not(all(test, loom)))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-
-/// How a thread waits a little before it parks: crossbeam's `Backoff` (a few spins, then a few
-/// `yield_now`s) with std.
-#[cfg(not(all(test, loom)))]
-pub(crate) use crossbeam_utils::Backoff;
-
-/// Under loom, a backoff of a single yield: loom explores what happens while the thread is
-/// away instead of spinning through it, and a stale hint is one of the interleavings.
-#[cfg(all(test, loom))]
-pub(crate) struct Backoff(std::cell::Cell<bool>);
-
-#[cfg(all(test, loom))]
-impl Backoff {
-    pub(crate) fn new() -> Self {
-        Self(std::cell::Cell::new(false))
-    }
-
-    pub(crate) fn snooze(&self) {
-        self.0.set(true);
-        loom::thread::yield_now();
-    }
-
-    pub(crate) fn is_completed(&self) -> bool {
-        self.0.get()
-    }
-}

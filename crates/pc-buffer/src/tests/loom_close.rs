@@ -1,4 +1,4 @@
-//! Loom models of close: consumers drain everything exactly once, and close wakes every blocked producer and consumer.
+//! Loom models of close: consumers drain everything exactly once, and close wakes every blocked producer and consumer, in both layouts of the buffer.
 
 use loom::sync::Arc;
 use loom::thread;
@@ -6,56 +6,78 @@ use loom::thread;
 use super::loom_support::{assert_consistent, drain, model};
 use crate::{BoundedBuffer, GetError, PutError};
 
-/// One producer, two consumers, close after two items: every item is delivered to exactly one
-/// consumer and both consumers return once the buffer is closed and drained.
-#[test]
-fn one_producer_two_consumers_with_close_deliver_each_item_once() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(1).unwrap());
+/// One producer, two consumers, close after `capacity + 1` items (so that the producer may have
+/// to wait too): every item is delivered to exactly one consumer and both consumers return once
+/// the buffer is closed and drained.
+fn one_producer_two_consumers_with_close(capacity: usize) {
+    model(move || {
+        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
         let consumers: Vec<_> = (0..2)
             .map(|_| {
                 let buffer = buffer.clone();
                 thread::spawn(move || drain(&buffer))
             })
             .collect();
-        buffer.put(1).unwrap();
-        buffer.put(2).unwrap();
+        let items: Vec<usize> = (1..=capacity + 1).collect();
+        for &item in &items {
+            buffer.put(item).unwrap();
+        }
         buffer.close();
-        let mut all: Vec<i32> = consumers
+        let mut all: Vec<usize> = consumers
             .into_iter()
             .flat_map(|c| c.join().unwrap())
             .collect();
         all.sort_unstable();
-        assert_eq!(all, [1, 2]);
+        assert_eq!(all, items);
         assert_consistent(&buffer);
     });
 }
 
-/// A producer blocked on a full buffer is woken by close and gets its item back; the item that
-/// was already in the buffer is still delivered.
 #[test]
-fn close_wakes_blocked_producer_and_hands_item_back() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(1).unwrap());
-        buffer.put(1).unwrap();
+fn one_producer_two_consumers_with_close_deliver_each_item_once() {
+    one_producer_two_consumers_with_close(1);
+}
+
+#[test]
+fn one_producer_two_consumers_with_close_deliver_each_item_once_two_locks() {
+    one_producer_two_consumers_with_close(2);
+}
+
+/// A producer blocked on a full buffer is woken by close and gets its item back; the items that
+/// were already in the buffer are still delivered, in order.
+fn close_wakes_blocked_producer(capacity: usize) {
+    model(move || {
+        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+        buffer.put_batch((0..capacity).collect()).unwrap();
         let producer = {
             let buffer = buffer.clone();
-            thread::spawn(move || buffer.put(2))
+            thread::spawn(move || buffer.put(10))
         };
         buffer.close();
-        assert_eq!(producer.join().unwrap(), Err(PutError(2)));
-        assert_eq!(buffer.get(), Ok(1));
+        assert_eq!(producer.join().unwrap(), Err(PutError(10)));
+        for item in 0..capacity {
+            assert_eq!(buffer.get(), Ok(item));
+        }
         assert_eq!(buffer.get(), Err(GetError));
         assert_consistent(&buffer);
     });
 }
 
+#[test]
+fn close_wakes_blocked_producer_and_hands_item_back() {
+    close_wakes_blocked_producer(1);
+}
+
+#[test]
+fn close_wakes_blocked_producer_and_hands_item_back_two_locks() {
+    close_wakes_blocked_producer(2);
+}
+
 /// Two consumers blocked on an empty buffer are both woken by close (one `notify_one` would
 /// leave the other blocked forever).
-#[test]
-fn close_wakes_every_blocked_consumer() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::<i32>::new(1).unwrap());
+fn close_wakes_blocked_consumers(capacity: usize) {
+    model(move || {
+        let buffer = Arc::new(BoundedBuffer::<i32>::new(capacity).unwrap());
         let consumers: Vec<_> = (0..2)
             .map(|_| {
                 let buffer = buffer.clone();
@@ -69,4 +91,14 @@ fn close_wakes_every_blocked_consumer() {
         assert_eq!(buffer.get(), Err(GetError));
         assert_consistent(&buffer);
     });
+}
+
+#[test]
+fn close_wakes_every_blocked_consumer() {
+    close_wakes_blocked_consumers(1);
+}
+
+#[test]
+fn close_wakes_every_blocked_consumer_two_locks() {
+    close_wakes_blocked_consumers(2);
 }

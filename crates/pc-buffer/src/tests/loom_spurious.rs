@@ -1,4 +1,4 @@
-//! Loom model of spurious wake-ups: the waiter bookkeeping must stay exact when threads wake without a notify meant for them.
+//! Loom models of spurious wake-ups, in both layouts of the buffer: the waiter bookkeeping must stay exact when threads wake without a notify meant for them.
 //!
 //! Loom itself does not wake threads spuriously, so a third thread does it: it calls
 //! `notify_all` on both condition variables without changing the state, exactly what a
@@ -10,15 +10,18 @@ use loom::thread;
 use super::loom_support::{assert_consistent, model};
 use crate::BoundedBuffer;
 
-#[test]
-fn spurious_wakeups_neither_lose_items_nor_leak_waiter_counts() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(1).unwrap());
+/// A producer puts `capacity + 1` items (so it may wait for room) while the consumer takes
+/// them (so it may wait for items) and a third thread wakes everyone spuriously.
+fn spurious_wakeups(capacity: usize) {
+    model(move || {
+        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+        let items: Vec<usize> = (0..capacity + 1).collect();
         let producer = {
             let buffer = buffer.clone();
+            let items = items.clone();
             thread::spawn(move || {
-                for i in 0..2 {
-                    buffer.put(i).unwrap();
+                for item in items {
+                    buffer.put(item).unwrap();
                 }
             })
         };
@@ -28,10 +31,20 @@ fn spurious_wakeups_neither_lose_items_nor_leak_waiter_counts() {
                 buffer.wake_all_spuriously();
             })
         };
-        let received: Vec<i32> = (0..2).map(|_| buffer.get().unwrap()).collect();
+        let received: Vec<usize> = items.iter().map(|_| buffer.get().unwrap()).collect();
         producer.join().unwrap();
         noise.join().unwrap();
-        assert_eq!(received, [0, 1]);
+        assert_eq!(received, items);
         assert_consistent(&buffer);
     });
+}
+
+#[test]
+fn spurious_wakeups_neither_lose_items_nor_leak_waiter_counts() {
+    spurious_wakeups(1);
+}
+
+#[test]
+fn spurious_wakeups_neither_lose_items_nor_leak_waiter_counts_two_locks() {
+    spurious_wakeups(2);
 }
