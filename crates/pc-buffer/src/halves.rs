@@ -471,15 +471,16 @@ impl<T> HalvesBuffer<T> {
     ///
     /// If a producer holds the lock, it is putting right now and more items are on the way:
     /// the consumer waits [`refill_pauses`](Self::refill_pauses) pauses before it takes the
-    /// lock as usual. Taking it at once would move a short run and
-    /// take the lock's cache line away from the producer in the middle of its stream; a
-    /// consumer that keeps up with a producer would then come back every few dozen items, each
-    /// time costing the producer a miss on its lock and on a fresh set of item lines. Measured
-    /// at capacity 1024 against taking the lock at once: 1.1x to 1.5x the throughput with one
-    /// to four producers and one to four consumers. A consumer of a sparse stream rarely finds
-    /// the lock held, and then waits no longer than this. The wait is never a condition: the refill takes whatever the back holds after it. It holds
-    /// the front lock meanwhile, on purpose: other consumers would find the front empty too
-    /// and go for the same back lock, and the run this one moves is theirs to take as well.
+    /// lock as usual. Taking it at once would move a short run and take the lock's cache line
+    /// away from the producer in the middle of its stream; a consumer that keeps up with a
+    /// producer would then come back every few dozen items, each time costing the producer a
+    /// miss on its lock and on a fresh set of item lines. Measured at capacity 1024 against
+    /// taking the lock at once: 1.1x to 1.5x the throughput with one to four producers and one
+    /// to four consumers. A consumer of a sparse stream rarely finds the lock held, and then
+    /// waits no longer than this. The wait is never a condition: the refill takes whatever the
+    /// back holds after it. It holds the front lock meanwhile, on purpose: other consumers would
+    /// find the front empty too and go for the same back lock, and the run this one moves is
+    /// theirs to take as well.
     #[inline]
     fn lock_back_to_refill(&self) -> MutexGuard<'_, Back<T>> {
         // Under loom, no `try_lock` (see `try_lock`): the wait is a delay that decides nothing.

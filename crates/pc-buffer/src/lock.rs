@@ -26,7 +26,8 @@ pub(crate) enum Wake {
 }
 
 /// Takes `mutex`, recovering from poisoning: the state is consistent at every unlock (see the
-/// docs of [`BoundedBuffer`](crate::BoundedBuffer)), so a panic elsewhere must not make the buffer unusable.
+/// docs of [`BoundedBuffer`](crate::BoundedBuffer)), so a panic elsewhere must not make the
+/// buffer unusable.
 #[inline]
 pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     // The uncontended case, inlined into every operation: one compare-and-swap.
