@@ -415,9 +415,8 @@ fn buffer_is_send_and_sync_for_send_items() {
     assert_send_sync::<PutError<String>>();
 }
 
-/// At capacity 1 a single get takes the item straight from the back and a batch get through
-/// the front: the numbers follow put order whichever way each item leaves, and the counts add
-/// up.
+/// At capacity 1 (the one-slot buffer) single, numbered and batch gets share one numbering:
+/// the numbers follow put order whichever way each item leaves, and the counts add up.
 #[test]
 fn numbers_at_capacity_1_follow_put_order_whichever_way_items_leave() {
     let buffer = BoundedBuffer::new(1).unwrap();

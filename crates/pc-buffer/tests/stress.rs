@@ -150,8 +150,8 @@ fn numbers_follow_put_order_across_consumers() {
     numbers_follow_put_order(16, 100_000);
 }
 
-/// As above at capacity 1, where a single get takes the item straight from the back and a
-/// batch get through the front: the two ways of taking share one numbering.
+/// As above at capacity 1, the one-slot buffer, which numbers items in its own way: the ways of
+/// taking share one numbering there too.
 #[test]
 fn numbers_follow_put_order_across_consumers_at_capacity_1() {
     numbers_follow_put_order(1, 20_000);
