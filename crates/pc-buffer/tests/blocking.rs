@@ -5,12 +5,8 @@ mod common;
 use std::sync::{Arc, mpsc};
 use std::thread;
 
-use common::{until, until_blocked};
+use common::{BOTH_LAYOUTS, until, until_blocked};
 use pc_buffer::{BoundedBuffer, GetError};
-
-/// Capacities that give each of the buffer's two layouts: one slot at capacity 1, two locked
-/// halves above it.
-const BOTH_LAYOUTS: [usize; 2] = [1, 3];
 
 #[test]
 fn put_blocks_while_full_until_a_get_makes_room() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{DropCounter, Opaque};
+use common::{BOTH_LAYOUTS, DropCounter, Opaque};
 use pc_buffer::{
     BoundedBuffer, CapacityError, GetError, GetTimeoutError, PutError, PutTimeoutError,
     TryGetError, TryPutError,
@@ -44,10 +44,6 @@ fn put_and_get_are_fifo_and_track_len() {
     assert_eq!(buffer.try_iter().collect::<Vec<_>>(), [1, 2, 3]);
     assert!(buffer.is_empty());
 }
-
-/// Capacities that give each of the buffer's two layouts: one slot at capacity 1, two locked
-/// halves above it.
-const BOTH_LAYOUTS: [usize; 2] = [1, 3];
 
 #[test]
 fn try_put_reports_full_and_closed_with_the_item() {

@@ -5,16 +5,12 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::until_blocked;
+use common::{BOTH_LAYOUTS, until_blocked};
 use pc_buffer::{BoundedBuffer, GetTimeoutError, PutTimeoutError};
 
 const SHORT: Duration = Duration::from_millis(30);
 /// Long enough never to expire in a test where the other side acts.
 const LONG: Duration = Duration::from_secs(600);
-
-/// Capacities that give each of the buffer's two layouts: one slot at capacity 1, two locked
-/// halves above it.
-const BOTH_LAYOUTS: [usize; 2] = [1, 3];
 
 /// A buffer of `capacity` holding `0..capacity`: full.
 fn full(capacity: usize) -> BoundedBuffer<usize> {

@@ -8,6 +8,10 @@ use std::thread;
 
 use pc_buffer::{BoundedBuffer, BufferStats};
 
+/// Capacities that give each of the buffer's two layouts: one slot at capacity 1, two locked
+/// halves above it. Tests of behaviour that both must share run at each.
+pub const BOTH_LAYOUTS: [usize; 2] = [1, 3];
+
 /// Returns once `producers` producers and `consumers` consumers are blocked inside the buffer.
 ///
 /// This polls the buffer's own bookkeeping (no sleep): when it returns, the threads are
