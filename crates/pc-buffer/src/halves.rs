@@ -28,14 +28,20 @@ use crate::waiters::Waiters;
 /// used as "practically unbounded" does not reserve memory up front.
 const MAX_PREALLOCATED: usize = 4096;
 
-/// The smallest capacity at which a consumer that comes to move the back's items to the front
-/// and finds a producer holding the back lock waits before taking it (see
-/// [`HalvesBuffer::lock_back_to_refill`]). Below it a refill moves a few dozen items at most,
-/// and waiting measured slower (capacity 16, four producers and four consumers: 0.96x).
-const REFILL_WAIT_MIN_CAPACITY: usize = 256;
+/// The fewest pauses a consumer waits when it comes to move the back's items to the front and
+/// finds a producer holding the back lock (see [`HalvesBuffer::lock_back_to_refill`]): about
+/// 0.2 µs on the machine of BENCHMARKS.md, where a pause takes about 12 ns.
+#[cfg(not(all(test, loom)))]
+const REFILL_PAUSES_MIN: usize = 16;
 
-/// The most pauses that consumer waits: about 3 µs on the machine of BENCHMARKS.md.
-const REFILL_PAUSES: usize = 256;
+/// The most pauses that consumer waits below capacity 256, where a quarter of the capacity
+/// takes over (see [`HalvesBuffer::refill_pauses`]).
+#[cfg(not(all(test, loom)))]
+const REFILL_PAUSES_SMALL: usize = 64;
+
+/// The most pauses that consumer waits: about 3 µs.
+#[cfg(not(all(test, loom)))]
+const REFILL_PAUSES_MAX: usize = 256;
 
 /// The two-lock buffer (see the module docs).
 pub(crate) struct HalvesBuffer<T> {
@@ -441,7 +447,7 @@ impl<T> HalvesBuffer<T> {
     #[inline]
     fn refill(&self, front: &mut Front<T>, patient: bool) -> Result<(), Option<Refused>> {
         debug_assert!(front.queue.is_empty());
-        let mut back = if patient && self.refill_pauses() > 0 {
+        let mut back = if patient {
             self.lock_back_to_refill()
         } else {
             self.lock_back()
@@ -456,15 +462,18 @@ impl<T> HalvesBuffer<T> {
     }
 
     /// Pauses a patient refill waits when a producer holds the back lock (see
-    /// [`lock_back_to_refill`](Self::lock_back_to_refill)): a quarter of the capacity,
-    /// [`REFILL_PAUSES`] at most, and none below [`REFILL_WAIT_MIN_CAPACITY`].
+    /// [`lock_back_to_refill`](Self::lock_back_to_refill)): twice the capacity, between
+    /// [`REFILL_PAUSES_MIN`] and [`REFILL_PAUSES_SMALL`], and from capacity 256 on a quarter of
+    /// it, [`REFILL_PAUSES_MAX`] at most. So 16 pauses up to capacity 8, 32 at 16, 64 from 32
+    /// to 256, 256 from 1024. The longer the buffer, the longer the run a producer can add
+    /// before it fills the buffer and has to stop; the wait may take a larger share of that run
+    /// without holding a producer up.
+    #[cfg(not(all(test, loom)))]
     #[inline]
-    fn refill_pauses(&self) -> usize {
-        if self.capacity >= REFILL_WAIT_MIN_CAPACITY {
-            (self.capacity / 4).min(REFILL_PAUSES)
-        } else {
-            0
-        }
+    pub(crate) fn refill_pauses(&self) -> usize {
+        let small = (2 * self.capacity).clamp(REFILL_PAUSES_MIN, REFILL_PAUSES_SMALL);
+        let large = (self.capacity / 4).min(REFILL_PAUSES_MAX);
+        small.max(large)
     }
 
     /// The back lock, for a consumer that found the front empty and will wait for items anyway.
@@ -472,12 +481,18 @@ impl<T> HalvesBuffer<T> {
     /// If a producer holds the lock, it is putting right now and more items are on the way:
     /// the consumer waits [`refill_pauses`](Self::refill_pauses) pauses before it takes the
     /// lock as usual. Taking it at once would move a short run and take the lock's cache line
-    /// away from the producer in the middle of its stream; a consumer that keeps up with a
-    /// producer would then come back every few dozen items, each time costing the producer a
-    /// miss on its lock and on a fresh set of item lines. Measured at capacity 1024 against
-    /// taking the lock at once: 1.1x to 1.5x the throughput with one to four producers and one
-    /// to four consumers. A consumer of a sparse stream rarely finds the lock held, and then
-    /// waits no longer than this. The wait is never a condition: the refill takes whatever the
+    /// away from the producer in the middle of its stream: the lock's own retries come after
+    /// 1, 2, 4 and 8 pauses, each one a compare-and-swap that pulls the line over while the
+    /// producer still holds it. A consumer that keeps up with a producer would then come back
+    /// every few items, each time costing the producer a miss on its lock and on a fresh set of
+    /// item lines. Measured against taking the lock at once, with one to four producers and
+    /// one to four consumers: 1.1x to 1.5x the throughput at capacity 1024, 1.1x to 1.3x from
+    /// capacity 4 to 255 (1.8x to 2.8x where a capacity of 64 or 128 fed one consumer from four
+    /// producers), 1.0x at capacity 2. Too long a wait costs instead: 64 pauses at capacity 2
+    /// and 4 measured 0.74x to 0.77x, likely because the producers fill so small a buffer
+    /// meanwhile and have to stop, and at capacity 16 they gained at most 1.1x where 32 gained
+    /// 1.3x. A consumer of a sparse stream rarely finds
+    /// the lock held, and then waits no longer than this. The wait is never a condition: the refill takes whatever the
     /// back holds after it. It holds the front lock meanwhile, on purpose: other consumers would
     /// find the front empty too and go for the same back lock, and the run this one moves is
     /// theirs to take as well.

@@ -21,4 +21,6 @@ mod loom_support;
 #[cfg(not(loom))]
 mod poison;
 #[cfg(not(loom))]
+mod refill_wait;
+#[cfg(not(loom))]
 mod spurious_std;
