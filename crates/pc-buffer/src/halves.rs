@@ -478,24 +478,23 @@ impl<T> HalvesBuffer<T> {
 
     /// The back lock, for a consumer that found the front empty and will wait for items anyway.
     ///
-    /// If a producer holds the lock, it is putting right now and more items are on the way:
-    /// the consumer waits [`refill_pauses`](Self::refill_pauses) pauses before it takes the
-    /// lock as usual. Taking it at once would move a short run and take the lock's cache line
-    /// away from the producer in the middle of its stream: the lock's own retries come after
-    /// 1, 2, 4 and 8 pauses, each one a compare-and-swap that pulls the line over while the
-    /// producer still holds it. A consumer that keeps up with a producer would then come back
-    /// every few items, each time costing the producer a miss on its lock and on a fresh set of
-    /// item lines. Measured against taking the lock at once, with one to four producers and
-    /// one to four consumers: 1.1x to 1.5x the throughput at capacity 1024, 1.1x to 1.3x from
-    /// capacity 4 to 255 (1.8x to 2.8x where a capacity of 64 or 128 fed one consumer from four
-    /// producers), 1.0x at capacity 2. Too long a wait costs instead: 64 pauses at capacity 2
-    /// and 4 measured 0.74x to 0.77x, likely because the producers fill so small a buffer
-    /// meanwhile and have to stop, and at capacity 16 they gained at most 1.1x where 32 gained
-    /// 1.3x. A consumer of a sparse stream rarely finds
-    /// the lock held, and then waits no longer than this. The wait is never a condition: the refill takes whatever the
-    /// back holds after it. It holds the front lock meanwhile, on purpose: other consumers would
-    /// find the front empty too and go for the same back lock, and the run this one moves is
-    /// theirs to take as well.
+    /// If a producer holds the lock, it is putting right now and more items are on the way: the
+    /// consumer waits [`refill_pauses`](Self::refill_pauses) pauses before it takes the lock as
+    /// usual. Taking it at once would move a short run and take the lock's cache line away from the
+    /// producer in the middle of its stream: the lock's own retries come after 1, 2, 4 and 8
+    /// pauses, each one a compare-and-swap that pulls the line over while the producer still holds
+    /// it. A consumer that keeps up with a producer would then come back every few items, each time
+    /// costing the producer a miss on its lock and on a fresh set of item lines. Measured against
+    /// taking the lock at once, with one to four producers and one to four consumers: 1.1x to 1.5x
+    /// the throughput at capacity 1024, 1.1x to 1.6x from capacity 4 to 255 (1.9x and 2.8x where a
+    /// capacity of 128 and 64 fed one consumer from four producers), 1.0x to 1.04x at capacity 2.
+    /// Too long a wait costs instead: 64 pauses at capacity 2 and 4 measured 0.74x to 0.77x, likely
+    /// because the producers fill so small a buffer meanwhile and have to stop, and at capacity 16
+    /// they gained at most 1.1x where 32 gained 1.3x. A consumer of a sparse stream rarely finds
+    /// the lock held, and then waits no longer than this. The wait is never a condition: the refill
+    /// takes whatever the back holds after it. It holds the front lock meanwhile, on purpose: other
+    /// consumers would find the front empty too and go for the same back lock, and the run this one
+    /// moves is theirs to take as well.
     #[inline]
     fn lock_back_to_refill(&self) -> MutexGuard<'_, Back<T>> {
         // Under loom, no `try_lock` (see `try_lock`): the wait is a delay that decides nothing.
