@@ -48,10 +48,10 @@ use crate::stats::BufferStats;
 /// in the back, so the buffer stays first in, first out. A producer and a consumer working at
 /// the same time touch different locks and different cache lines, and a hand-over moves a whole
 /// run of items at once. The count of items put and the count of items taken are published
-/// in atomics, so a producer sees the room a consumer made without taking the front lock. In a
-/// buffer of capacity 256 or more, a single get that comes for the back's items while a
-/// producer is putting waits a moment (at most a few microseconds) before it takes them, so
-/// that it moves a longer run and the producer keeps its lock meanwhile.
+/// in atomics, so a producer sees the room a consumer made without taking the front lock. A
+/// single get that comes for the back's items while a producer is putting waits a moment before
+/// it takes them (a fraction of a microsecond in a small buffer, a few microseconds at most in a
+/// large one), so that it moves a longer run and the producer keeps its lock meanwhile.
 ///
 /// # Capacity 1
 ///
