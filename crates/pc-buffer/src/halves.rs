@@ -465,9 +465,9 @@ impl<T> HalvesBuffer<T> {
     /// [`lock_back_to_refill`](Self::lock_back_to_refill)): twice the capacity, between
     /// [`REFILL_PAUSES_MIN`] and [`REFILL_PAUSES_SMALL`], and from capacity 256 on a quarter of
     /// it, [`REFILL_PAUSES_MAX`] at most. So 16 pauses up to capacity 8, 32 at 16, 64 from 32
-    /// to 256, 256 from 1024. The longer the buffer, the longer the run a producer can add
-    /// before it fills the buffer and has to stop; the wait may take a larger share of that run
-    /// without holding a producer up.
+    /// to 256, 256 from 1024. The larger the buffer, the longer the run a producer can add
+    /// before it fills the buffer and has to stop, so the longer a consumer can wait without
+    /// holding a producer up.
     #[cfg(not(all(test, loom)))]
     #[inline]
     pub(crate) fn refill_pauses(&self) -> usize {
