@@ -31,6 +31,8 @@
 mod crossbeam_pair;
 #[path = "peers.rs"]
 mod peers;
+#[path = "runner.rs"]
+mod runner;
 
 use std::env;
 use std::hint::black_box;
@@ -42,14 +44,11 @@ use std::time::{Duration, Instant};
 use crossbeam_pair::crossbeam_pair;
 use pc_benches::{Api, Handoff, PcBuffer, Queue, StdSyncChannel, Workload, pipeline, spin_handoff};
 use peers::{Crossbeam, Flume, Kanal};
+use runner::{Run, env_or, measure, median};
 
 const CAPACITIES: [usize; 3] = [1, 16, 1024];
 /// What the Python original ran, in millions of items per second, one consumer, by capacity.
 const PYTHON: [(usize, f64); 3] = [(1, 0.04), (16, 0.57), (1024, 0.83)];
-
-/// Runs `items` through an implementation at `capacity`, checks what arrived, and returns how
-/// long the work took, checks excluded; `None` if the implementation cannot run this cell.
-type Run = Box<dyn Fn(usize, usize) -> Option<Duration>>;
 
 /// One row of the table: a name and, per implementation, how to run it.
 struct Cell {
@@ -135,40 +134,6 @@ fn bound(name: &'static str, handoff: Handoff, consumers: usize) -> (&'static st
         }
     };
     (name, Box::new(run))
-}
-
-/// Runs `run` again and again for at least `budget`; millions of items per second over the
-/// time the runs report (checks excluded), or `None` if the implementation cannot run this cell.
-fn measure(run: &Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
-    let started = Instant::now();
-    let (mut moved, mut worked) = (0, Duration::ZERO);
-    loop {
-        worked += run(capacity, items)?;
-        moved += items;
-        if started.elapsed() >= budget {
-            return Some(moved as f64 / worked.as_secs_f64() / 1e6);
-        }
-    }
-}
-
-fn median(mut xs: Vec<f64>) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
-    let mid = xs.len() / 2;
-    Some(if xs.len() % 2 == 1 {
-        xs[mid]
-    } else {
-        (xs[mid - 1] + xs[mid]) / 2.0
-    })
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Medians of one cell: per implementation, (M items/s, ratio to crossbeam).

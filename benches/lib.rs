@@ -15,7 +15,7 @@
 
 pub mod handoff;
 
-pub use handoff::{Handoff, spin_handoff};
+pub use handoff::{Handoff, spin_counted_ring, spin_handoff};
 
 use std::sync::{Arc, mpsc};
 use std::thread;

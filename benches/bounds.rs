@@ -1,0 +1,129 @@
+//! The hand-off bound at small capacities: the pipeline's job over the counted ring at every kind of threshold, next to `Pipeline::process`, at capacities 4 to 64.
+//!
+//! Run with `cargo bench -p pc-benches --bench bounds`. Environment, as for the comparison
+//! runner: `PC_REPS` repetitions (default 5), `PC_MS` milliseconds per measurement (default
+//! 300), `PC_ONLY` a substring of the row names (for example `/16`).
+//!
+//! The comparison runner reads the pipeline against minimal buffers between two spinning
+//! threads. Its counted ring acts on whatever it sees: the producer fills any room, the consumer
+//! takes any run, so at a small capacity its runs may be short. If waiting for longer runs
+//! (fewer round trips between the cores per item) carried much more, the bound would lie above
+//! those rows. Here each ring column waits for a different amount before it acts (see
+//! `pc_benches::spin_counted_ring`): the producer for `room` free slots, the consumer for a run
+//! of `run` items, with `c` the capacity. Ratios are to the ring that waits for nothing
+//! (`ring 1,1`, the runner's `ring: counted`) in the same repetition; medians over repetitions.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[path = "runner.rs"]
+mod runner;
+
+use std::env;
+use std::thread;
+use std::time::Duration;
+
+use pc_benches::{pipeline, spin_counted_ring};
+use runner::{Run, env_or, measure, median};
+
+const CAPACITIES: [usize; 5] = [4, 8, 16, 32, 64];
+/// Items per run: the job of the runner's pipeline rows.
+const ITEMS: usize = 10_000_000;
+/// 100x what the Python original ran at capacity 16 (0.57 M items/s), in M items/s.
+const PYTHON_TARGET_16: f64 = 57.0;
+
+/// The thresholds of the ring columns, `(room, run)`, for a capacity `c`, with their names.
+fn thresholds(c: usize) -> [(&'static str, usize, usize); 8] {
+    let (half, quarter) = ((c / 2).max(1), (c / 4).max(1));
+    [
+        ("ring 1,1", 1, 1),
+        ("ring c/4,1", quarter, 1),
+        ("ring 1,c/4", 1, quarter),
+        ("ring c/2,1", half, 1),
+        ("ring 1,c/2", 1, half),
+        ("ring c/2,c/2", half, half),
+        ("ring c,1", c, 1),
+        ("ring 1,c", 1, c),
+    ]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; this runner takes no arguments.
+    // At least one repetition: the ratios need one.
+    let reps = env_or("PC_REPS", 5).max(1) as usize;
+    let budget = Duration::from_millis(env_or("PC_MS", 300));
+    let only = env::var("PC_ONLY").unwrap_or_default();
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "# {cores} cores, {reps} repetitions of {} ms per cell and implementation",
+        budget.as_millis()
+    );
+    println!(
+        "# M items/s (median) of {ITEMS} u64s, one producer, one consumer, identity work, and in \
+         parentheses the median ratio to `ring 1,1`"
+    );
+    println!(
+        "# ring room,run: the producer fills once it sees `room` free slots, the consumer takes \
+         once it sees `run` items; c is the capacity"
+    );
+    println!();
+    print!("| hand-off | pc-pipeline |");
+    for (name, _, _) in thresholds(16) {
+        print!(" {name} |");
+    }
+    println!();
+    println!("|{}", " --- |".repeat(2 + thresholds(16).len()));
+
+    let mut summary = None;
+    for capacity in CAPACITIES {
+        let row = format!("1c/{capacity}");
+        if !row.contains(&only) {
+            continue;
+        }
+        let mut runs: Vec<Run> = vec![Box::new(|c, n| Some(pipeline(c, 1, n)))];
+        for (_, room, run) in thresholds(capacity) {
+            runs.push(Box::new(move |c, n| {
+                Some(spin_counted_ring(c, room, run, n))
+            }));
+        }
+        // The ring that waits for nothing is the base of the ratios.
+        let base = 1;
+        let k = runs.len();
+        let (mut speeds, mut ratios) = (vec![Vec::new(); k], vec![Vec::new(); k]);
+        for rep in 0..reps {
+            let mut this = vec![0.0; k];
+            for i in 0..k {
+                let j = (i + rep) % k; // rotate the order
+                this[j] = measure(&runs[j], capacity, ITEMS, budget).expect("every column runs");
+            }
+            for j in 0..k {
+                speeds[j].push(this[j]);
+                ratios[j].push(this[j] / this[base]);
+            }
+        }
+        let medians: Vec<(f64, f64)> = speeds
+            .into_iter()
+            .zip(ratios)
+            .map(|(s, r)| (median(s).expect("reps > 0"), median(r).expect("reps > 0")))
+            .collect();
+        print!("| {row} |");
+        for (speed, ratio) in &medians {
+            print!(" {speed:.2} ({ratio:.2}x) |");
+        }
+        println!();
+        if capacity == 16 {
+            let best = medians[1..].iter().map(|m| m.0).fold(0.0, f64::max);
+            summary = Some(format!(
+                "capacity 16: 100x Python needs {PYTHON_TARGET_16:.0} M items/s; the best ring \
+                 carries {best:.2} ({:.2}x the need), pc-pipeline {:.2} ({:.2}x the best ring)",
+                best / PYTHON_TARGET_16,
+                medians[0].0,
+                medians[0].0 / best
+            ));
+        }
+    }
+    if let Some(summary) = summary {
+        println!();
+        println!("{summary}");
+    }
+}

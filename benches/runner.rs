@@ -1,0 +1,44 @@
+//! What the runners share: a run of a workload, its measurement over a fixed time, medians and settings from the environment.
+
+use std::env;
+use std::time::{Duration, Instant};
+
+/// Runs `items` through an implementation at `capacity`, checks what arrived, and returns how
+/// long the work took, checks excluded; `None` if the implementation cannot run this cell.
+pub type Run = Box<dyn Fn(usize, usize) -> Option<Duration>>;
+
+/// Runs `run` again and again for at least `budget`; millions of items per second over the
+/// time the runs report (checks excluded), or `None` if the implementation cannot run this cell.
+pub fn measure(run: &Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
+    let started = Instant::now();
+    let (mut moved, mut worked) = (0, Duration::ZERO);
+    loop {
+        worked += run(capacity, items)?;
+        moved += items;
+        if started.elapsed() >= budget {
+            return Some(moved as f64 / worked.as_secs_f64() / 1e6);
+        }
+    }
+}
+
+/// The median of `xs`, or `None` if it is empty.
+pub fn median(mut xs: Vec<f64>) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let mid = xs.len() / 2;
+    Some(if xs.len() % 2 == 1 {
+        xs[mid]
+    } else {
+        (xs[mid - 1] + xs[mid]) / 2.0
+    })
+}
+
+/// The environment variable `name` as a number, or `default` if it is unset or no number.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
