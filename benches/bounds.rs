@@ -19,12 +19,8 @@
 #[path = "runner.rs"]
 mod runner;
 
-use std::env;
-use std::thread;
-use std::time::Duration;
-
 use pc_benches::{pipeline, spin_counted_ring};
-use runner::{Run, env_or, measure, median};
+use runner::{Run, Settings, measure, median};
 
 const CAPACITIES: [usize; 5] = [4, 8, 16, 32, 64];
 /// Items per run: the job of the runner's pipeline rows.
@@ -48,16 +44,7 @@ fn thresholds(c: usize) -> [(&'static str, usize, usize); 8] {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; this runner takes no arguments.
-    // At least one repetition: the ratios need one.
-    let reps = env_or("PC_REPS", 5).max(1) as usize;
-    let budget = Duration::from_millis(env_or("PC_MS", 300));
-    let only = env::var("PC_ONLY").unwrap_or_default();
-    let cores = thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "# {cores} cores, {reps} repetitions of {} ms per cell and implementation",
-        budget.as_millis()
-    );
+    let Settings { reps, budget, only } = Settings::from_env();
     println!(
         "# M items/s (median) of {ITEMS} u64s, one producer, one consumer, identity work, and in \
          parentheses the median ratio to `ring 1,1`"

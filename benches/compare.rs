@@ -34,7 +34,6 @@ mod peers;
 #[path = "runner.rs"]
 mod runner;
 
-use std::env;
 use std::hint::black_box;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +43,7 @@ use std::time::{Duration, Instant};
 use crossbeam_pair::crossbeam_pair;
 use pc_benches::{Api, Handoff, PcBuffer, Queue, StdSyncChannel, Workload, pipeline, spin_handoff};
 use peers::{Crossbeam, Flume, Kanal};
-use runner::{Run, env_or, measure, median};
+use runner::{Run, Settings, measure, median};
 
 const CAPACITIES: [usize; 3] = [1, 16, 1024];
 /// What the Python original ran, in millions of items per second, one consumer, by capacity.
@@ -223,15 +222,7 @@ fn lock_costs_ns() -> (f64, f64) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; this runner takes no arguments.
-    let reps = env_or("PC_REPS", 5) as usize;
-    let budget = Duration::from_millis(env_or("PC_MS", 300));
-    let only = env::var("PC_ONLY").unwrap_or_default();
-    let cores = thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "# {cores} cores, {reps} repetitions of {} ms per cell and implementation",
-        budget.as_millis()
-    );
+    let Settings { reps, budget, only } = Settings::from_env();
     println!("# M items/s (median) and, in parentheses, the median ratio to crossbeam-channel");
     println!(
         "# cross-core hand-off: {:.0} ns one way (median of 5 ping-pongs over one atomic)",

@@ -1,6 +1,7 @@
-//! What the runners share: a run of a workload, its measurement over a fixed time, medians and settings from the environment.
+//! What the runners share: a run of a workload, its measurement over a fixed time, medians, and the settings from the environment.
 
 use std::env;
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// Runs `items` through an implementation at `capacity`, checks what arrived, and returns how
@@ -36,9 +37,38 @@ pub fn median(mut xs: Vec<f64>) -> Option<f64> {
 }
 
 /// The environment variable `name` as a number, or `default` if it is unset or no number.
-pub fn env_or(name: &str, default: u64) -> u64 {
+fn env_or(name: &str, default: u64) -> u64 {
     env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A runner's settings, from the environment: `PC_REPS`, `PC_MS` and `PC_ONLY`.
+pub struct Settings {
+    /// Repetitions per cell, at least one.
+    pub reps: usize,
+    /// How long each measurement runs.
+    pub budget: Duration,
+    /// Only rows whose name contains this run.
+    pub only: String,
+}
+
+impl Settings {
+    /// Reads the settings and prints the header line every runner's table starts with.
+    pub fn from_env() -> Self {
+        // `cargo bench` passes `--bench`; the runners take no arguments.
+        let settings = Self {
+            reps: env_or("PC_REPS", 5).max(1) as usize,
+            budget: Duration::from_millis(env_or("PC_MS", 300)),
+            only: env::var("PC_ONLY").unwrap_or_default(),
+        };
+        let cores = thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "# {cores} cores, {} repetitions of {} ms per cell and implementation",
+            settings.reps,
+            settings.budget.as_millis()
+        );
+        settings
+    }
 }
