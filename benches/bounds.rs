@@ -2,7 +2,8 @@
 //!
 //! Run with `cargo bench -p pc-benches --bench bounds`. Environment, as for the comparison
 //! runner: `PC_REPS` repetitions (default 5), `PC_MS` milliseconds per measurement (default
-//! 300), `PC_ONLY` a substring of the row names (for example `/16`).
+//! 300), `PC_ONLY` a substring of the row names (for example `/16`), `PC_ITEMS` items per run
+//! (default 10,000,000, the job of the pipeline rows).
 //!
 //! The comparison runner reads the pipeline against minimal buffers between two spinning
 //! threads. Its counted ring acts on whatever it sees: the producer fills any room, the consumer
@@ -23,7 +24,7 @@ use pc_benches::{pipeline, spin_counted_ring};
 use runner::{Run, Settings, measure, median};
 
 const CAPACITIES: [usize; 5] = [4, 8, 16, 32, 64];
-/// Items per run: the job of the runner's pipeline rows.
+/// Items per run unless `PC_ITEMS` says otherwise: the job of the runner's pipeline rows.
 const ITEMS: usize = 10_000_000;
 /// 100x what the Python original ran at capacity 16 (0.57 M items/s), in M items/s.
 const PYTHON_TARGET_16: f64 = 57.0;
@@ -44,9 +45,15 @@ fn thresholds(c: usize) -> [(&'static str, usize, usize); 8] {
 }
 
 fn main() {
-    let Settings { reps, budget, only } = Settings::from_env();
+    let Settings {
+        reps,
+        budget,
+        only,
+        items,
+    } = Settings::from_env();
+    let items = items.unwrap_or(ITEMS);
     println!(
-        "# M items/s (median) of {ITEMS} u64s, one producer, one consumer, identity work, and in \
+        "# M items/s (median) of {items} u64s, one producer, one consumer, identity work, and in \
          parentheses the median ratio to `ring 1,1`"
     );
     println!(
@@ -81,7 +88,7 @@ fn main() {
             let mut this = vec![0.0; k];
             for i in 0..k {
                 let j = (i + rep) % k; // rotate the order
-                this[j] = measure(&runs[j], capacity, ITEMS, budget).expect("every column runs");
+                this[j] = measure(&runs[j], capacity, items, budget).expect("every column runs");
             }
             for j in 0..k {
                 speeds[j].push(this[j]);

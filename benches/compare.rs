@@ -2,7 +2,16 @@
 //!
 //! Run with `cargo bench -p pc-benches --bench compare`. Environment: `PC_REPS` repetitions
 //! per cell (default 5), `PC_MS` milliseconds per measurement (default 300), `PC_ONLY` a
-//! substring of the cell names to run (for example `mpmc` or `pipeline`).
+//! substring of the cell names to run (for example `mpmc` or `pipeline`), `PC_ITEMS` items per
+//! run of the queue cells (default: 1,000 times the capacity, 5,000 to 200,000).
+//!
+//! A run of the queue cells is short by default (about 6 ms at capacity 1024), and at that
+//! capacity the run's length matters: with 2 to 8 threads on 2 cores, crossbeam-channel reads
+//! faster over runs of a few milliseconds than over runs of a hundred or more, while pc-buffer
+//! and kanal read slower (BENCHMARKS.md, eleventh session; at capacity 16 the ratios hardly
+//! move). The default is kept: it is the view less favourable to pc-buffer.
+//! `PC_ITEMS=4000000 PC_ONLY=/1024` shows the longer runs (with `PC_ONLY`: at capacity 1 and
+//! 16 the slowest peers take seconds per run of that length).
 //!
 //! Each measurement runs a workload again and again for a fixed time (a fixed count would take
 //! seconds at capacity 1 and microseconds at 1024). Within a repetition the implementations run
@@ -58,7 +67,7 @@ struct Cell {
     capacity: usize,
 }
 
-fn queue_cells() -> Vec<Cell> {
+fn queue_cells(items: Option<usize>) -> Vec<Cell> {
     let mut cells = Vec::new();
     for (api, prefix) in [(Api::PerItem, ""), (Api::Batch, "batch ")] {
         for (name, workload) in Workload::ALL {
@@ -72,7 +81,7 @@ fn queue_cells() -> Vec<Cell> {
                         run::<Kanal>(workload, api),
                         run::<StdSyncChannel>(workload, api),
                     ],
-                    items: (1_000 * capacity).clamp(5_000, 200_000),
+                    items: items.unwrap_or((1_000 * capacity).clamp(5_000, 200_000)),
                     capacity,
                 });
             }
@@ -222,7 +231,15 @@ fn lock_costs_ns() -> (f64, f64) {
 }
 
 fn main() {
-    let Settings { reps, budget, only } = Settings::from_env();
+    let Settings {
+        reps,
+        budget,
+        only,
+        items,
+    } = Settings::from_env();
+    if let Some(items) = items {
+        println!("# {items} items per run of the queue cells (PC_ITEMS)");
+    }
     println!("# M items/s (median) and, in parentheses, the median ratio to crossbeam-channel");
     println!(
         "# cross-core hand-off: {:.0} ns one way (median of 5 ping-pongs over one atomic)",
@@ -234,7 +251,10 @@ fn main() {
     );
 
     let mut pc_ratios = Vec::new();
-    for (title, cells) in [("queues", queue_cells()), ("pipeline", pipeline_cells())] {
+    for (title, cells) in [
+        ("queues", queue_cells(items)),
+        ("pipeline", pipeline_cells()),
+    ] {
         let cells: Vec<Cell> = cells
             .into_iter()
             .filter(|c| c.name.contains(&only))

@@ -44,7 +44,7 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A runner's settings, from the environment: `PC_REPS`, `PC_MS` and `PC_ONLY`.
+/// A runner's settings, from the environment: `PC_REPS`, `PC_MS`, `PC_ONLY` and `PC_ITEMS`.
 pub struct Settings {
     /// Repetitions per cell, at least one.
     pub reps: usize,
@@ -52,6 +52,8 @@ pub struct Settings {
     pub budget: Duration,
     /// Only rows whose name contains this run.
     pub only: String,
+    /// Items per run, if set (`PC_ITEMS`), in place of a runner's own choice.
+    pub items: Option<usize>,
 }
 
 impl Settings {
@@ -62,6 +64,10 @@ impl Settings {
             reps: env_or("PC_REPS", 5).max(1) as usize,
             budget: Duration::from_millis(env_or("PC_MS", 300)),
             only: env::var("PC_ONLY").unwrap_or_default(),
+            items: env::var("PC_ITEMS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n| n > 0),
         };
         let cores = thread::available_parallelism().map_or(0, |n| n.get());
         println!(
