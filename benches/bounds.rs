@@ -21,7 +21,7 @@
 mod runner;
 
 use pc_benches::{pipeline, spin_counted_ring};
-use runner::{Run, Settings, measure, median};
+use runner::{Run, Settings, medians};
 
 const CAPACITIES: [usize; 5] = [4, 8, 16, 32, 64];
 /// Items per run unless `PC_ITEMS` says otherwise: the job of the runner's pipeline rows.
@@ -45,13 +45,9 @@ fn thresholds(c: usize) -> [(&'static str, usize, usize); 8] {
 }
 
 fn main() {
-    let Settings {
-        reps,
-        budget,
-        only,
-        items,
-    } = Settings::from_env();
-    let items = items.unwrap_or(ITEMS);
+    let settings = Settings::from_env();
+    let (reps, budget) = (settings.reps, settings.budget);
+    let items = settings.items.unwrap_or(ITEMS);
     println!(
         "# M items/s (median) of {items} u64s, one producer, one consumer, identity work, and in \
          parentheses the median ratio to `ring 1,1`"
@@ -71,7 +67,7 @@ fn main() {
     let mut summary = None;
     for capacity in CAPACITIES {
         let row = format!("1c/{capacity}");
-        if !row.contains(&only) {
+        if !row.contains(&settings.only) {
             continue;
         }
         let mut runs: Vec<Run> = vec![Box::new(|c, n| Some(pipeline(c, 1, n)))];
@@ -81,24 +77,10 @@ fn main() {
             }));
         }
         // The ring that waits for nothing is the base of the ratios.
-        let base = 1;
-        let k = runs.len();
-        let (mut speeds, mut ratios) = (vec![Vec::new(); k], vec![Vec::new(); k]);
-        for rep in 0..reps {
-            let mut this = vec![0.0; k];
-            for i in 0..k {
-                let j = (i + rep) % k; // rotate the order
-                this[j] = measure(&runs[j], capacity, items, budget).expect("every column runs");
-            }
-            for j in 0..k {
-                speeds[j].push(this[j]);
-                ratios[j].push(this[j] / this[base]);
-            }
-        }
-        let medians: Vec<(f64, f64)> = speeds
+        let runs: Vec<&Run> = runs.iter().collect();
+        let medians: Vec<(f64, f64)> = medians(&runs, 1, capacity, items, reps, budget)
             .into_iter()
-            .zip(ratios)
-            .map(|(s, r)| (median(s).expect("reps > 0"), median(r).expect("reps > 0")))
+            .map(|m| m.expect("every column runs every time"))
             .collect();
         print!("| {row} |");
         for (speed, ratio) in &medians {

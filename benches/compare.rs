@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use crossbeam_pair::crossbeam_pair;
 use pc_benches::{Api, Handoff, PcBuffer, Queue, StdSyncChannel, Workload, pipeline, spin_handoff};
 use peers::{Crossbeam, Flume, Kanal};
-use runner::{Run, Settings, measure, median};
+use runner::{Run, Settings, median, medians};
 
 const CAPACITIES: [usize; 3] = [1, 16, 1024];
 /// What the Python original ran, in millions of items per second, one consumer, by capacity.
@@ -146,32 +146,13 @@ fn bound(name: &'static str, handoff: Handoff, consumers: usize) -> (&'static st
 
 /// Medians of one cell: per implementation, (M items/s, ratio to crossbeam).
 fn run_cell(cell: &Cell, reps: usize, budget: Duration) -> Vec<Option<(f64, f64)>> {
-    let k = cell.runs.len();
-    let mut speeds = vec![Vec::new(); k];
-    let mut ratios = vec![Vec::new(); k];
     let base = cell
         .runs
         .iter()
         .position(|&(name, _)| name == "crossbeam")
         .expect("crossbeam is measured");
-    for rep in 0..reps {
-        let mut this = vec![None; k];
-        for i in 0..k {
-            let j = (i + rep) % k; // rotate the order
-            this[j] = measure(&cell.runs[j].1, cell.capacity, cell.items, budget);
-        }
-        for j in 0..k {
-            if let (Some(x), Some(b)) = (this[j], this[base]) {
-                speeds[j].push(x);
-                ratios[j].push(x / b);
-            }
-        }
-    }
-    speeds
-        .into_iter()
-        .zip(ratios)
-        .map(|(s, r)| Some((median(s)?, median(r)?)))
-        .collect()
+    let runs: Vec<&Run> = cell.runs.iter().map(|(_, run)| run).collect();
+    medians(&runs, base, cell.capacity, cell.items, reps, budget)
 }
 
 /// How long a write on one core takes to be seen on another, in nanoseconds: two threads pass

@@ -10,7 +10,7 @@ pub type Run = Box<dyn Fn(usize, usize) -> Option<Duration>>;
 
 /// Runs `run` again and again for at least `budget`; millions of items per second over the
 /// time the runs report (checks excluded), or `None` if the implementation cannot run this cell.
-pub fn measure(run: &Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
+fn measure(run: &Run, capacity: usize, items: usize, budget: Duration) -> Option<f64> {
     let started = Instant::now();
     let (mut moved, mut worked) = (0, Duration::ZERO);
     loop {
@@ -20,6 +20,41 @@ pub fn measure(run: &Run, capacity: usize, items: usize, budget: Duration) -> Op
             return Some(moved as f64 / worked.as_secs_f64() / 1e6);
         }
     }
+}
+
+/// Medians of one row, `reps` repetitions of each of `runs` at `capacity`, `items` per run:
+/// per run, (M items/s, ratio to `runs[base]`), or `None` if it cannot run this row. Within a
+/// repetition the runs go one right after the other, in an order that rotates, and each ratio
+/// is taken against the base's measurement of the same repetition.
+pub fn medians(
+    runs: &[&Run],
+    base: usize,
+    capacity: usize,
+    items: usize,
+    reps: usize,
+    budget: Duration,
+) -> Vec<Option<(f64, f64)>> {
+    let k = runs.len();
+    let mut speeds = vec![Vec::new(); k];
+    let mut ratios = vec![Vec::new(); k];
+    for rep in 0..reps {
+        let mut this = vec![None; k];
+        for i in 0..k {
+            let j = (i + rep) % k; // rotate the order
+            this[j] = measure(runs[j], capacity, items, budget);
+        }
+        for j in 0..k {
+            if let (Some(x), Some(b)) = (this[j], this[base]) {
+                speeds[j].push(x);
+                ratios[j].push(x / b);
+            }
+        }
+    }
+    speeds
+        .into_iter()
+        .zip(ratios)
+        .map(|(s, r)| Some((median(s)?, median(r)?)))
+        .collect()
 }
 
 /// The median of `xs`, or `None` if it is empty.
