@@ -59,6 +59,20 @@ impl Config {
         self.batch.map_or(share, NonZeroUsize::get)
     }
 
+    /// Items each consumer would take per buffer operation with one consumer more: what
+    /// [`advise`](crate::stats::advise) weighs. A consumer paced by a delay takes one item at a
+    /// time.
+    pub(crate) fn next_consumer_batch(&self) -> usize {
+        if !self.consumer_delay.is_zero() {
+            return 1;
+        }
+        let more = Self {
+            consumers: self.consumers.saturating_add(1),
+            ..*self
+        };
+        more.consumer_batch()
+    }
+
     /// Items a producer puts per buffer operation: as many as the buffer holds (up to 256).
     /// A consumer takes what is there in one go, so the producer usually finds the buffer empty
     /// and hands over a whole chunk per lock; when it does not, the put fills what room there

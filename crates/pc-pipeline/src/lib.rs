@@ -49,6 +49,15 @@
 //! println!("{stats}"); // an aligned summary, ending with the bottleneck verdict
 //! ```
 //!
+//! The verdict comes with advice ([`PipelineStats::advice`]), and for a consumer-bound run
+//! [`PipelineStats::more_consumers_help`] says whether another consumer would likely help. It
+//! often would not on a small machine: where threads outnumber cores, taking a batch from the
+//! buffer and refilling it can each cost a switch between threads, a few microseconds, so a
+//! consumer's batch (the capacity shared among the consumers, at most 256 items) must hold more
+//! work than that. On 2 cores, with 80 ns of work per item, a second consumer ran 0.4x to 0.5x
+//! as fast as one at capacity 64 and about 1.8x at capacity 1024 (BENCHMARKS.md, eleventh
+//! session; `cargo bench -p pc-benches --bench consumers` measures it on your machine).
+//!
 //! # Failures
 //!
 //! Work that can fail goes through [`Pipeline::try_process`]; the builder's [`FailurePolicy`]

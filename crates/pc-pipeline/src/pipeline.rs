@@ -18,7 +18,7 @@ use crate::err::{Cause, ConfigError, PipelineError, ProcessError};
 use crate::numbered::{Numbered, Taker};
 use crate::reorder::{InOrder, Released, ReorderWindow, Slot};
 use crate::runs::IndexedRuns;
-use crate::stats::{Bottleneck, PipelineStats};
+use crate::stats::{Bottleneck, PipelineStats, advise, cores};
 
 /// What a run that did not stop early returns: every result, and under
 /// [`FailurePolicy::Continue`] every failed item's input index with its error.
@@ -323,12 +323,16 @@ impl<P, C> Pipeline<P, C> {
             producer_wait: buffer_stats.put_wait_time,
             consumer_wait: buffer_stats.get_wait_time,
             bottleneck: Bottleneck::Balanced,
+            more_consumers_help: false,
+            advice: String::new(),
             producers: tally.producers,
             consumers: tally.consumers,
         };
-        // The verdict needs the shares, which need the reports above.
+        // The verdict needs the shares, which need the reports above; the advice needs all.
         stats.bottleneck =
             Bottleneck::from_wait_shares(stats.producer_wait_share(), stats.consumer_wait_share());
+        (stats.more_consumers_help, stats.advice) =
+            advise(&stats, config.next_consumer_batch(), cores());
         debug_assert_eq!(stats.produced, stats.consumed + stats.returned);
 
         let cause = match tally.panic {

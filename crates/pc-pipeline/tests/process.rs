@@ -171,6 +171,8 @@ fn slow_consumers_make_the_run_consumer_bound() {
     let stats = pipeline.stats().unwrap();
     assert_complete(stats, 40);
     assert_eq!(stats.bottleneck, Bottleneck::ConsumerBound, "{stats}");
+    // The delay is work that takes no core: another consumer would sleep beside this one.
+    assert!(stats.more_consumers_help, "{stats}");
     assert!(stats.producer_wait > stats.consumer_wait);
     assert!(stats.consumers[0].paced >= Duration::from_millis(80));
 }
@@ -187,6 +189,8 @@ fn slow_producers_make_the_run_producer_bound() {
     let stats = pipeline.stats().unwrap();
     assert_complete(stats, 40);
     assert_eq!(stats.bottleneck, Bottleneck::ProducerBound, "{stats}");
+    assert!(!stats.more_consumers_help, "{stats}");
+    assert!(stats.advice.contains("more consumers would not"), "{stats}");
     assert!(stats.consumer_wait > stats.producer_wait);
 }
 
@@ -194,7 +198,13 @@ fn slow_producers_make_the_run_producer_bound() {
 fn the_summary_names_every_figure() {
     let mut pipeline = Pipeline::new();
     pipeline.run(0..10).unwrap();
-    let summary = pipeline.stats().unwrap().to_string();
+    let stats = pipeline.stats().unwrap();
+    let summary = stats.to_string();
+    assert!(!stats.advice.is_empty());
+    assert!(
+        summary.contains(&stats.advice),
+        "the advice is missing from\n{summary}"
+    );
     for label in [
         "Items produced:      10",
         "Items consumed:      10 (10 succeeded, 0 failed)",

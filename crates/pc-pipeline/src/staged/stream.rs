@@ -15,6 +15,7 @@ use super::leftovers::{Returns, Unprocessed};
 use super::live::{Meter, Tally};
 use super::report::RunReport;
 use crate::err::{BoxError, RunError, StageCause, StageConfigError, StageFailure};
+use crate::stats::cores;
 
 /// How a staged run ended when nothing failed: the failures kept by stages that continue,
 /// what was handed back, whether it was cancelled, and the final report.
@@ -76,10 +77,6 @@ impl<R> RunError<R> {
             report: Box::new(RunReport::new(Vec::new(), Duration::ZERO, cores())),
         }
     }
-}
-
-fn cores() -> usize {
-    thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The final report travels to the progress thread through this, and so does the news that
