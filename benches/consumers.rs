@@ -24,7 +24,7 @@ use std::hint::black_box;
 use std::rc::Rc;
 use std::time::Instant;
 
-use pc_pipeline::Pipeline;
+use pc_benches::unordered_pipeline;
 use runner::{Run, Settings, medians};
 
 const CAPACITIES: [usize; 5] = [4, 16, 64, 256, 1024];
@@ -76,12 +76,7 @@ fn main() {
             let run = |consumers: usize| -> Run {
                 let advised = Rc::clone(&advised);
                 let run = move |capacity, n: usize| {
-                    let mut pipeline = Pipeline::builder()
-                        .capacity(capacity)
-                        .consumers(consumers)
-                        .ordered(false)
-                        .build()
-                        .expect("a valid configuration");
+                    let mut pipeline = unordered_pipeline(capacity, consumers);
                     let started = Instant::now();
                     let out = pipeline
                         .process(0..n as u64, |x| work(x, rounds))

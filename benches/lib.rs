@@ -344,17 +344,23 @@ fn consume<Q: Queue>(api: Api, rx: &Q::Receiver) -> Tally {
     tally
 }
 
+/// The pipeline the runners measure: `capacity`, `consumers`, one producer, results in
+/// completion order (the peers' pairs keep no order either).
+pub fn unordered_pipeline(capacity: usize, consumers: usize) -> Pipeline {
+    Pipeline::builder()
+        .capacity(capacity)
+        .consumers(consumers)
+        .ordered(false)
+        .build()
+        .expect("a valid configuration")
+}
+
 /// `Pipeline::process` of `0..n` as `u64`s with identity work, unordered, through a buffer of
 /// `capacity` with `consumers` consumers. Returns the time `process` took; the output is checked
 /// after the clock stops, since the check is a pass over every output that `process` does not
 /// make.
 pub fn pipeline(capacity: usize, consumers: usize, n: usize) -> Duration {
-    let mut pipeline = Pipeline::builder()
-        .capacity(capacity)
-        .consumers(consumers)
-        .ordered(false)
-        .build()
-        .expect("a valid configuration");
+    let mut pipeline = unordered_pipeline(capacity, consumers);
     let started = Instant::now();
     let out = pipeline
         .process(0..n as u64, |x| x)
