@@ -147,10 +147,11 @@ pub(crate) fn cores() -> usize {
 /// threads outnumber cores: every batch taken and every refill of the buffer then needs the OS
 /// to switch threads, a few microseconds each. Measured on the 2-core machine of BENCHMARKS.md
 /// (eleventh session): one producer, and a second consumer against one, with 0 to 13 µs of
-/// work per item at capacities 4 to 4096. A second consumer ran 0.40x to 0.88x as fast as one
-/// where a batch of the two held under 5 µs of work, and 1.39x to 2.21x where it held more,
-/// save two runs at the edge (5.0 µs: 1.36x; 5.4 µs: 0.93x). A rule of thumb: switches cost
-/// more or less on other machines, and nothing where every thread has a core of its own.
+/// work per item at capacities 4 to 4096. A second consumer ran 0.36x to 0.89x as fast as one
+/// where a batch of the two held under 5 µs of work, and 1.26x to 2.23x where it held more,
+/// except at the edge: 1.30x and 1.36x at 5.0 µs, 0.92x and 0.93x at 5.4 µs. A rule of thumb:
+/// switches cost more or less on other machines, and nothing where every thread has a core of
+/// its own.
 const MIN_BATCH_WORK: Duration = Duration::from_micros(5);
 
 /// [`PipelineStats::more_consumers_help`] and [`PipelineStats::advice`] for a finished run:
