@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::stage::Stage;
+
 /// What a row of a [`RunReport`] stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -144,6 +146,16 @@ impl RunReport {
 /// workers are not advised.
 const SATURATED: f64 = 0.5;
 
+/// Below this much work in a worker's batch, another worker costs more than it adds where the
+/// run's threads outnumber the cores: each batch then needs the OS to switch threads, at the
+/// stage's input and again at its output. The pipeline's own rule (`stats.rs`) takes 5 µs;
+/// a stage pays for two buffers and the source's and sink's threads. Measured on the 2-core
+/// machine of BENCHMARKS.md (eleventh session), a source, one stage and a sink, a second worker
+/// against one, in three runs of a grid of work and capacities: 0.62x to 1.15x with up to 14 µs
+/// of work per batch of the two (below 1.0x in 23 of 31 runs), 0.85x to 2.01x from 16 µs on
+/// (1.14x or more in 30 of 36). A rule of thumb, as the pipeline's.
+const MIN_BATCH_WORK: Duration = Duration::from_micros(15);
+
 fn bottleneck(rows: &[StageReport], elapsed: Duration, cores: usize) -> Option<StageBottleneck> {
     let row = rows
         .iter()
@@ -156,6 +168,14 @@ fn bottleneck(rows: &[StageReport], elapsed: Duration, cores: usize) -> Option<S
     let cpu_used = rows.iter().map(|r| r.busy.as_secs_f64()).sum::<f64>()
         / elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
     let headroom = cpu_used < cores as f64 - 0.5;
+    // With one worker more: the run's threads, and the work in each worker's batch.
+    let threads = rows.iter().map(|r| r.workers).sum::<usize>() + 1;
+    let batch = row
+        .capacity
+        .map_or(1, |capacity| Stage::batch_of(capacity, row.workers + 1));
+    let per_item = row.busy.as_secs_f64() / (row.items_out + row.failed).max(1) as f64;
+    let batch_work = Duration::from_secs_f64(per_item * batch as f64);
+    let light_batches = threads > cores && batch_work < MIN_BATCH_WORK;
     let (more_workers_help, reason) = match row.kind {
         _ if busy_share < SATURATED => (
             false,
@@ -173,6 +193,14 @@ fn bottleneck(rows: &[StageReport], elapsed: Duration, cores: usize) -> Option<S
             false,
             format!(
                 "the sink was busy {percent}% of its time and the stages waited on it; a faster sink would help, more workers would not"
+            ),
+        ),
+        RowKind::Stage if headroom && light_batches => (
+            false,
+            format!(
+                "its {} worker(s) were busy {percent}% of their time, but with another worker a batch of {batch} item(s) would hold {:.1} µs of work, too little to pay for switching {threads} threads on {cores} cores; more work per item or a larger capacity would help more than workers",
+                row.workers,
+                batch_work.as_secs_f64() * 1e6
             ),
         ),
         RowKind::Stage if headroom => (
@@ -251,5 +279,69 @@ impl fmt::Display for RunReport {
             write!(f, "\nbottleneck: {} ({})", b.stage, b.reason)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row that handled `items`, busy `busy_us` and waiting the rest of a 10 ms run.
+    fn row(kind: RowKind, capacity: Option<usize>, items: usize, busy_us: u64) -> StageReport {
+        let busy = Duration::from_micros(busy_us);
+        StageReport {
+            name: format!("{kind:?}").to_lowercase(),
+            kind,
+            workers: 1,
+            capacity,
+            items_in: items,
+            items_out: items,
+            failed: 0,
+            returned: 0,
+            busy,
+            waited_input: RUN - busy,
+            waited_output: Duration::ZERO,
+            occupancy: 0,
+            high_water: 0,
+            throughput: 0.0,
+        }
+    }
+
+    const RUN: Duration = Duration::from_millis(10);
+
+    /// A source, one stage of capacity 64 busy 8 ms of the 10 over `items` items, and a sink.
+    fn run(items: usize) -> Vec<StageReport> {
+        vec![
+            row(RowKind::Source, None, items, 100),
+            row(RowKind::Stage, Some(64), items, 8_000),
+            row(RowKind::Sink, Some(256), items, 100),
+        ]
+    }
+
+    #[test]
+    fn a_busy_stage_with_heavy_batches_wants_more_workers() {
+        // 0.8 µs per item: a batch of 32 (64 shared by two workers) holds 25.6 µs.
+        let b = bottleneck(&run(10_000), RUN, 2).unwrap();
+        assert_eq!(b.stage, "stage");
+        assert!(b.more_workers_help, "{}", b.reason);
+    }
+
+    #[test]
+    fn light_batches_want_no_more_workers_where_threads_outnumber_cores() {
+        // 80 ns per item: a batch of 32 holds 2.6 µs; 4 threads with another worker.
+        let b = bottleneck(&run(100_000), RUN, 2).unwrap();
+        assert!(!b.more_workers_help);
+        assert!(
+            b.reason.contains("a batch of 32 item(s) would hold 2.6 µs"),
+            "{}",
+            b.reason
+        );
+        assert!(
+            b.reason.contains("switching 4 threads on 2 cores"),
+            "{}",
+            b.reason
+        );
+        // With a core for every thread, no switches.
+        assert!(bottleneck(&run(100_000), RUN, 4).unwrap().more_workers_help);
     }
 }

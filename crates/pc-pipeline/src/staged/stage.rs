@@ -96,7 +96,12 @@ impl Stage {
     /// Items a worker takes per buffer operation: its share of the capacity, so that the
     /// workers together hold at most one buffer's worth.
     pub(crate) fn batch(&self) -> usize {
-        (self.capacity / self.workers.max(1)).clamp(1, Self::MAX_BATCH)
+        Self::batch_of(self.capacity, self.workers)
+    }
+
+    /// [`batch`](Self::batch) for a stage of `capacity` with `workers` workers.
+    pub(crate) fn batch_of(capacity: usize, workers: usize) -> usize {
+        (capacity / workers.max(1)).clamp(1, Self::MAX_BATCH)
     }
 
     /// Whether outputs go through a reorder window: only an ordered stage with several workers
