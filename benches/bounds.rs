@@ -1,4 +1,4 @@
-//! The hand-off bound at small capacities: the pipeline's job over the counted ring at every kind of threshold, next to `Pipeline::process`, at capacities 4 to 64.
+//! The hand-off bound at small capacities: the pipeline's job over the counted ring at every kind of threshold and over the swapped queue, next to `Pipeline::process`, at capacities 4 to 64.
 //!
 //! Run with `cargo bench -p pc-benches --bench bounds`. Environment, as for the comparison
 //! runner: `PC_REPS` repetitions (default 5), `PC_MS` milliseconds per measurement (default
@@ -11,7 +11,9 @@
 //! (fewer round trips between the cores per item) carried much more, the bound would lie above
 //! those rows. Here each ring column waits for a different amount before it acts (see
 //! `pc_benches::spin_counted_ring`): the producer for `room` free slots, the consumer for a run
-//! of `run` items, with `c` the capacity. Ratios are to the ring that waits for nothing
+//! of `run` items, with `c` the capacity. The last column is the runner's `lock: swap`, a locked
+//! queue whose two sides swap allocations, so that no item moves under the lock (see
+//! `pc_benches::Handoff::SwappedQueue`). Ratios are to the ring that waits for nothing
 //! (`ring 1,1`, the runner's `ring: counted`) in the same repetition; medians over repetitions.
 
 #![forbid(unsafe_code)]
@@ -20,7 +22,7 @@
 #[path = "runner.rs"]
 mod runner;
 
-use pc_benches::{pipeline, spin_counted_ring};
+use pc_benches::{Handoff, pipeline, spin_counted_ring, spin_handoff};
 use runner::{Run, Settings, medians};
 
 const CAPACITIES: [usize; 5] = [4, 8, 16, 32, 64];
@@ -61,8 +63,8 @@ fn main() {
     for (name, _, _) in thresholds(16) {
         print!(" {name} |");
     }
-    println!();
-    println!("|{}", " --- |".repeat(2 + thresholds(16).len()));
+    println!(" lock: swap |");
+    println!("|{}", " --- |".repeat(3 + thresholds(16).len()));
 
     let mut summary = None;
     for capacity in CAPACITIES {
@@ -76,6 +78,7 @@ fn main() {
                 Some(spin_counted_ring(c, room, run, n))
             }));
         }
+        runs.push(Box::new(|c, n| spin_handoff(Handoff::SwappedQueue, c, n)));
         // The ring that waits for nothing is the base of the ratios.
         let runs: Vec<&Run> = runs.iter().collect();
         let medians: Vec<(f64, f64)> = medians(&runs, 1, capacity, items, reps, budget)
@@ -88,13 +91,19 @@ fn main() {
         }
         println!();
         if capacity == 16 {
-            let best = medians[1..].iter().map(|m| m.0).fold(0.0, f64::max);
+            let swap = medians[medians.len() - 1].0;
+            let best = medians[1..medians.len() - 1]
+                .iter()
+                .map(|m| m.0)
+                .fold(0.0, f64::max);
             summary = Some(format!(
                 "capacity 16: 100x Python needs {PYTHON_TARGET_16:.0} M items/s; the best ring \
-                 carries {best:.2} ({:.2}x the need), pc-pipeline {:.2} ({:.2}x the best ring)",
+                 carries {best:.2} ({:.2}x the need), the swapped queue {swap:.2} ({:.2}x), \
+                 pc-pipeline {:.2} ({:.2}x the swapped queue)",
                 best / PYTHON_TARGET_16,
+                swap / PYTHON_TARGET_16,
                 medians[0].0,
-                medians[0].0 / best
+                medians[0].0 / swap
             ));
         }
     }

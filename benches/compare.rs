@@ -28,7 +28,8 @@
 //! bounds what a lock-based buffer can do against a lock-free channel with one thread.
 //!
 //! The pipeline rows also run the job, with one consumer, over the minimal buffers of
-//! `pc_benches::handoff` (two lock-free rings, a locked slot and a locked queue) between two
+//! `pc_benches::handoff` (two lock-free rings, a locked slot, a locked queue and a queue whose
+//! two sides swap allocations under its lock) between two
 //! threads that never sleep: not peers (no closing, no parking, no callbacks, one producer and
 //! one consumer only) but what the hardware allows a hand-off of that shape at that capacity,
 //! so that `Pipeline::process` can be read against it.
@@ -117,6 +118,7 @@ fn pipeline_cells() -> Vec<Cell> {
             bound("ring: counted", Handoff::CountedRing, consumers),
             bound("lock: slot", Handoff::LockedSlot, consumers),
             bound("lock: queue", Handoff::LockedQueue, consumers),
+            bound("lock: swap", Handoff::SwappedQueue, consumers),
         ];
         Cell {
             name: format!("pipeline {consumers}c/{capacity}"),

@@ -232,8 +232,14 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// Like [`put_batch`](Self::put_batch), but moves the items out of `items` and leaves it
-    /// empty with its capacity, so a producer that fills one `Vec` again and again allocates it
-    /// once.
+    /// empty with at least its capacity, so a producer that fills one `Vec` again and again
+    /// allocates it once.
+    ///
+    /// A batch that fits while the back queue is empty (see [two locks](BoundedBuffer#two-locks))
+    /// is not moved at all: `items`' allocation becomes the back queue and `items` gets the
+    /// queue's empty one, at least as large, as [`get_batch_into`](Self::get_batch_into) swaps
+    /// on the other side. The lock is then held for the swap alone, and the items were written
+    /// by this thread before it took the lock.
     ///
     /// If the buffer is (or becomes) closed, `items` is left empty as well: the items not yet
     /// delivered are handed back, in order, inside [`PutError`].
@@ -254,7 +260,11 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.put_batch_from(&mut batch).unwrap_err().into_inner(), [20]);
     /// ```
     pub fn put_batch_from(&self, items: &mut Vec<T>) -> Result<(), PutError<Vec<T>>> {
-        self.put_all(items.drain(..))
+        match &self.layout {
+            Layout::Halves(buffer) => buffer.put_from(items).map_err(PutError),
+            // One slot: nothing to swap.
+            Layout::Slot(_) => self.put_all(items.drain(..)),
+        }
     }
 
     /// Puts every item of `items`, a run at a time; on close hands back the rest.

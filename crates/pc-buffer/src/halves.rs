@@ -227,6 +227,60 @@ impl<T> HalvesBuffer<T> {
         Ok(())
     }
 
+    /// Puts every item of `items`, as [`put_all`](Self::put_all) does, and leaves `items` empty
+    /// with at least its capacity; on close hands back the items not put.
+    ///
+    /// When the back queue is empty and the whole batch fits, the batch's `Vec` becomes the back
+    /// queue and `items` gets the queue's empty allocation, as a batch get that takes everything
+    /// swaps with its `Vec`. The critical section then moves no item, and the items' cache lines
+    /// were written by the producer before it took the lock: copied in under the lock, they would
+    /// be written into the allocation a consumer last read, one miss per line while every other
+    /// thread waits for the lock. Measured with the pipeline (one consumer, identity work, five
+    /// alternations against the build without it): 1.15x to 1.77x the throughput at capacities
+    /// 4 and 8, 1.07x to 1.46x at 16 (median 1.28x), within the noise from 32 on, where the
+    /// lock's line rather than the items' lines bounds a hand-over. The swap needs an allocation from `items` at least as large as the
+    /// one the queue keeps, so that later puts do not allocate under the lock, and one from the
+    /// queue at least as large as `items`', so that the caller gets back what it gave.
+    pub(crate) fn put_from(&self, items: &mut Vec<T>) -> Result<(), Vec<T>> {
+        if items.is_empty() {
+            // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
+            return Ok(());
+        }
+        let Ok(mut back) = self.back_with_room(None) else {
+            #[expect(
+                clippy::drain_collect,
+                reason = "`items` keeps its allocation for the caller, as on every other path"
+            )]
+            let rest = items.drain(..).collect();
+            return Err(rest);
+        };
+        let room = self.room(&mut back);
+        if items.len() <= room
+            && back.queue.is_empty()
+            && items.capacity() >= self.kept()
+            && back.queue.capacity() >= items.capacity()
+        {
+            let n = items.len();
+            // The back is empty, so the batch is the whole back queue, in order.
+            let empty = mem::replace(&mut back.queue, VecDeque::from(mem::take(items)));
+            self.count_put(back, n);
+            // Free: the deque is empty.
+            *items = Vec::from(empty);
+            return Ok(());
+        }
+        let mut rest = items.drain(..);
+        let pushed = rest.len().min(room);
+        back.queue.extend(rest.by_ref().take(pushed));
+        self.count_put(back, pushed);
+        self.put_all(rest)
+    }
+
+    /// The room the queues keep allocated: what a swap of allocations must leave them.
+    #[inline]
+    fn kept(&self) -> usize {
+        self.capacity.min(MAX_PREALLOCATED)
+    }
+
     /// Takes the front item with its number, waiting for one until `deadline` (`None`: for
     /// as long as it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
@@ -262,7 +316,7 @@ impl<T> HalvesBuffer<T> {
         // The queues' own allocation: a batch that takes everything swaps it for `out`'s when
         // `out` is empty and at least this large, so that later puts still find room without
         // allocating under a lock.
-        let keep = self.capacity.min(MAX_PREALLOCATED);
+        let keep = self.kept();
         // Make room in `out` before taking the lock, so that the critical section is the queue
         // operation alone and not an allocation (a batch never exceeds the capacity).
         out.reserve(max.min(keep));

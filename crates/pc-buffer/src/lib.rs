@@ -70,7 +70,10 @@
 //! [`put_batch`](BoundedBuffer::put_batch) and [`get_batch_into`](BoundedBuffer::get_batch_into)
 //! move many items per lock acquisition; that is where high throughput comes from.
 //! [`put_batch_from`](BoundedBuffer::put_batch_from) empties a `Vec` into the buffer and leaves
-//! its allocation for the next batch, so neither side allocates per batch.
+//! an allocation at least as large for the next batch, so neither side allocates per batch. A
+//! batch put that fits while the producers' half of the buffer is empty, or a batch get that takes
+//! everything into an empty `Vec`, swaps allocations with the buffer instead of moving items
+//! under its lock.
 //!
 //! ```
 //! use pc_buffer::BoundedBuffer;

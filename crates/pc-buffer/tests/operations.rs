@@ -191,6 +191,91 @@ fn put_batch_from_reuses_the_vec_and_delivers_in_order_past_capacity() {
 }
 
 #[test]
+fn put_batch_from_into_an_empty_back_hands_its_allocation_to_the_consumer() {
+    let buffer = BoundedBuffer::new(8).unwrap();
+    let mut batch = Vec::with_capacity(8);
+    batch.extend(0..5);
+    let given = batch.as_ptr();
+    buffer.put_batch_from(&mut batch).unwrap();
+    // Swapped: the caller holds the buffer's empty allocation, at least as large as its own.
+    assert!(batch.is_empty() && batch.capacity() >= 8);
+    assert_ne!(batch.as_ptr(), given);
+    // A batch get that takes everything swaps too: the consumer gets the producer's very
+    // allocation, with the items where the producer wrote them.
+    let mut out = Vec::with_capacity(8);
+    assert_eq!(buffer.get_batch_into(&mut out, 8), Ok(5));
+    assert_eq!(out, [0, 1, 2, 3, 4]);
+    assert_eq!(out.as_ptr(), given);
+    let stats = buffer.stats();
+    assert_eq!(
+        (stats.items_put, stats.items_got, stats.high_water),
+        (5, 5, 5)
+    );
+}
+
+#[test]
+fn put_batch_from_moves_the_items_when_the_back_already_holds_some() {
+    let buffer = BoundedBuffer::new(8).unwrap();
+    let mut batch = Vec::with_capacity(8);
+    batch.extend([0, 1]);
+    buffer.put_batch_from(&mut batch).unwrap();
+    // The back now holds 0 and 1: a swap would drop them, so these items are moved in behind.
+    let kept = batch.as_ptr();
+    batch.extend([2, 3]);
+    buffer.put_batch_from(&mut batch).unwrap();
+    assert!(batch.is_empty());
+    assert_eq!(batch.as_ptr(), kept);
+    assert_eq!(buffer.get_batch(8), Ok(vec![0, 1, 2, 3]));
+}
+
+#[test]
+fn put_batch_from_keeps_an_allocation_that_does_not_suit_the_buffer() {
+    // Smaller than the buffer keeps: later puts would grow it under the lock.
+    let buffer = BoundedBuffer::new(8).unwrap();
+    let mut small = Vec::with_capacity(2);
+    small.extend([0, 1]);
+    let kept = small.as_ptr();
+    buffer.put_batch_from(&mut small).unwrap();
+    assert_eq!((small.as_ptr(), small.capacity()), (kept, 2));
+    // Larger than the buffer's: the caller would get back less than it gave.
+    let buffer = BoundedBuffer::new(4).unwrap();
+    let mut large = Vec::with_capacity(100);
+    large.extend([0, 1, 2]);
+    let kept = large.as_ptr();
+    buffer.put_batch_from(&mut large).unwrap();
+    assert_eq!((large.as_ptr(), large.capacity()), (kept, 100));
+    assert_eq!(buffer.get_batch(4), Ok(vec![0, 1, 2]));
+}
+
+#[test]
+fn put_batch_from_larger_than_the_room_left_waits_and_stays_in_order() {
+    let buffer = BoundedBuffer::new(4).unwrap();
+    buffer.put_batch(vec![0, 1, 2]).unwrap();
+    // The consumer's take moves 1 and 2 to the front: the back is empty, but the room (2) is
+    // less than the batch (3), so the batch goes in a run at a time and waits for the rest.
+    assert_eq!(buffer.get(), Ok(0));
+    let received = std::thread::scope(|s| {
+        let consumer = s.spawn(|| {
+            // Only once the batch is in as far as the room allows (3 and 4), so that the put
+            // meets exactly that room.
+            while buffer.stats().items_put < 5 {
+                std::thread::yield_now();
+            }
+            buffer.iter().collect::<Vec<_>>()
+        });
+        let mut batch = Vec::with_capacity(4);
+        batch.extend([3, 4, 5]);
+        buffer.put_batch_from(&mut batch).unwrap();
+        buffer.close();
+        consumer.join().unwrap()
+    });
+    assert_eq!(received, [1, 2, 3, 4, 5]);
+    let stats = buffer.stats();
+    assert_eq!((stats.items_put, stats.items_got), (6, 6));
+    assert!(stats.high_water <= 4, "overfilled: {stats:?}");
+}
+
+#[test]
 fn put_batch_from_closed_midway_hands_back_exactly_the_undelivered_rest() {
     let buffer = BoundedBuffer::new(4).unwrap();
     let mut batch: Vec<u32> = (0..10).collect();

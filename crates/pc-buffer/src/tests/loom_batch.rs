@@ -89,3 +89,69 @@ fn batch_get_drains_before_reporting_close() {
 fn numbers_follow_put_order_between_consumers() {
     model(|| numbers_follow_put_order(2, 2, 3, |buffer| buffer.put_batch(vec![0, 1, 2]).unwrap()));
 }
+
+/// Batches put from a reused `Vec` against batch gets into a reused `Vec`, at capacity 2 where
+/// every batch of two fits only into an empty buffer: each put that finds the back queue empty
+/// swaps its allocation in, each get that takes everything swaps it out, and the rest move
+/// items. In every interleaving the items arrive once each, in order, and the producer's `Vec`
+/// comes back empty with room for the next batch.
+#[test]
+fn batch_put_from_swaps_allocations_with_an_empty_back() {
+    model(|| {
+        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
+        let producer = {
+            let buffer = buffer.clone();
+            thread::spawn(move || {
+                let mut batch = Vec::with_capacity(2);
+                for round in [[1, 2], [3, 4]] {
+                    batch.extend(round);
+                    buffer.put_batch_from(&mut batch).unwrap();
+                    assert!(batch.is_empty() && batch.capacity() >= 2);
+                }
+            })
+        };
+        let (mut received, mut out) = (Vec::new(), Vec::with_capacity(2));
+        while received.len() < 4 {
+            buffer.get_batch_into(&mut out, 2).unwrap();
+            received.append(&mut out);
+        }
+        producer.join().unwrap();
+        assert_eq!(received, [1, 2, 3, 4]);
+        assert_consistent(&buffer);
+    });
+}
+
+/// A batch put that would swap its allocation in, racing close: the batch is either delivered
+/// whole (and drained after the close) or handed back whole, never both and never in part, and
+/// the producer's `Vec` is left empty either way.
+#[test]
+fn batch_put_from_racing_close_delivers_or_hands_back_every_item() {
+    model(|| {
+        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
+        let producer = {
+            let buffer = buffer.clone();
+            thread::spawn(move || {
+                let mut batch = Vec::with_capacity(2);
+                batch.extend([1, 2]);
+                let returned = match buffer.put_batch_from(&mut batch) {
+                    Ok(()) => Vec::new(),
+                    Err(err) => err.into_inner(),
+                };
+                assert!(batch.is_empty());
+                returned
+            })
+        };
+        buffer.close();
+        let mut delivered = Vec::new();
+        while let Ok(item) = buffer.get() {
+            delivered.push(item);
+        }
+        let returned = producer.join().unwrap();
+        assert!(
+            (delivered == [1, 2] && returned.is_empty())
+                || (delivered.is_empty() && returned == [1, 2]),
+            "delivered {delivered:?}, handed back {returned:?}"
+        );
+        assert_consistent(&buffer);
+    });
+}
