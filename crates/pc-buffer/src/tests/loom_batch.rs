@@ -90,6 +90,27 @@ fn numbers_follow_put_order_between_consumers() {
     model(|| numbers_follow_put_order(2, 2, 3, |buffer| buffer.put_batch(vec![0, 1, 2]).unwrap()));
 }
 
+/// Spawns a producer that puts each of `rounds` with `put_batch_from` from one reused `Vec` of
+/// capacity 2, checks that the `Vec` comes back empty with its room every time, and returns the
+/// items handed back.
+fn spawn_batch_producer(
+    buffer: &Arc<BoundedBuffer<i32>>,
+    rounds: Vec<[i32; 2]>,
+) -> thread::JoinHandle<Vec<i32>> {
+    let buffer = buffer.clone();
+    thread::spawn(move || {
+        let (mut batch, mut returned) = (Vec::with_capacity(2), Vec::new());
+        for round in rounds {
+            batch.extend(round);
+            if let Err(err) = buffer.put_batch_from(&mut batch) {
+                returned.extend(err.into_inner());
+            }
+            assert!(batch.is_empty() && batch.capacity() >= 2);
+        }
+        returned
+    })
+}
+
 /// Batches put from a reused `Vec` against batch gets into a reused `Vec`, at capacity 2 where
 /// every batch of two fits only into an empty buffer: each put that finds the back queue empty
 /// swaps its allocation in, each get that takes everything swaps it out, and the rest move
@@ -99,23 +120,13 @@ fn numbers_follow_put_order_between_consumers() {
 fn batch_put_from_swaps_allocations_with_an_empty_back() {
     model(|| {
         let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let producer = {
-            let buffer = buffer.clone();
-            thread::spawn(move || {
-                let mut batch = Vec::with_capacity(2);
-                for round in [[1, 2], [3, 4]] {
-                    batch.extend(round);
-                    buffer.put_batch_from(&mut batch).unwrap();
-                    assert!(batch.is_empty() && batch.capacity() >= 2);
-                }
-            })
-        };
+        let producer = spawn_batch_producer(&buffer, vec![[1, 2], [3, 4]]);
         let (mut received, mut out) = (Vec::new(), Vec::with_capacity(2));
         while received.len() < 4 {
             buffer.get_batch_into(&mut out, 2).unwrap();
             received.append(&mut out);
         }
-        producer.join().unwrap();
+        assert_eq!(producer.join().unwrap(), []);
         assert_eq!(received, [1, 2, 3, 4]);
         assert_consistent(&buffer);
     });
@@ -128,19 +139,7 @@ fn batch_put_from_swaps_allocations_with_an_empty_back() {
 fn batch_put_from_racing_close_delivers_or_hands_back_every_item() {
     model(|| {
         let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let producer = {
-            let buffer = buffer.clone();
-            thread::spawn(move || {
-                let mut batch = Vec::with_capacity(2);
-                batch.extend([1, 2]);
-                let returned = match buffer.put_batch_from(&mut batch) {
-                    Ok(()) => Vec::new(),
-                    Err(err) => err.into_inner(),
-                };
-                assert!(batch.is_empty());
-                returned
-            })
-        };
+        let producer = spawn_batch_producer(&buffer, vec![[1, 2]]);
         buffer.close();
         let mut delivered = Vec::new();
         while let Ok(item) = buffer.get() {
