@@ -238,9 +238,13 @@ impl<T> HalvesBuffer<T> {
     /// thread waits for the lock. Measured with the pipeline (one consumer, identity work, five
     /// alternations against the build without it): 1.15x to 1.77x the throughput at capacities
     /// 4 and 8, 1.07x to 1.46x at 16 (median 1.28x), within the noise from 32 on, where the
-    /// lock's line rather than the items' lines bounds a hand-over. The swap needs an allocation from `items` at least as large as the
-    /// one the queue keeps, so that later puts do not allocate under the lock, and one from the
-    /// queue at least as large as `items`', so that the caller gets back what it gave.
+    /// lock's line rather than the items' lines bounds a hand-over. The swap needs an allocation
+    /// from `items` at least as large as the one the queue keeps, so that later puts do not
+    /// allocate under the lock, and one from the queue at least as large as `items`', so that the
+    /// caller gets back what it gave.
+    ///
+    /// When the swap does not apply, the first run goes in under the lock already held, and the
+    /// rest through [`put_all`](Self::put_all).
     pub(crate) fn put_from(&self, items: &mut Vec<T>) -> Result<(), Vec<T>> {
         if items.is_empty() {
             // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
