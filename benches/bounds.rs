@@ -1,4 +1,4 @@
-//! The hand-off bound at small capacities: the pipeline's job over the counted ring at every kind of threshold and over the swapped queue, and the roles alone over pc-buffer and over the swapped queue, next to `Pipeline::process`, at capacities 4 to 64.
+//! The hand-off bound at small capacities: the pipeline's job over the counted ring at every kind of threshold and over the swapped queue, and the roles alone over pc-buffer's two layouts and over the swapped queue, next to `Pipeline::process`, at capacities 4 to 64.
 //!
 //! Run with `cargo bench -p pc-benches --bench bounds`. Environment, as for the comparison
 //! runner: `PC_REPS` repetitions (default 5), `PC_MS` milliseconds per measurement (default
@@ -13,12 +13,13 @@
 //! `pc_benches::spin_counted_ring`): the producer for `room` free slots, the consumer for a run
 //! of `run` items, with `c` the capacity. Then the runner's `lock: swap`, a locked queue whose
 //! two sides swap allocations, so that no item moves under the lock (see
-//! `pc_benches::Handoff::SwappedQueue`), the fastest hand-off here. The last two columns run the
-//! job with pc-roles' producer and consumer roles alone, without the pipeline's own layer
-//! (`pc_benches::roles`): over pc-buffer's `BoundedBuffer`, and over the swapped queue made a
-//! `Buffer` (`pc_benches::SwappedBuffer`). Read from right to left, the columns at one capacity
-//! split what the pipeline costs against the swapped queue: the roles, pc-buffer's hand-over,
-//! then the pipeline's layer. Ratios are to the ring that waits for nothing (`ring 1,1`, the
+//! `pc_benches::Handoff::SwappedQueue`), the fastest hand-off here. The last three columns run
+//! the job with pc-roles' producer and consumer roles alone, without the pipeline's own layer
+//! (`pc_benches::roles`): over pc-buffer's `BoundedBuffer::new` (two locks), over
+//! `BoundedBuffer::for_batches` (one lock, the layout the pipeline takes for this job), and
+//! over the swapped queue made a `Buffer` (`pc_benches::SwappedBuffer`). Read from right to
+//! left, the columns at one capacity split what the pipeline costs against the swapped queue:
+//! the roles, pc-buffer's hand-over, then the pipeline's layer. Ratios are to the ring that waits for nothing (`ring 1,1`, the
 //! runner's `ring: counted`) in the same repetition; medians over repetitions.
 
 #![forbid(unsafe_code)]
@@ -69,8 +70,8 @@ fn main() {
     for (name, _, _) in thresholds(16) {
         print!(" {name} |");
     }
-    println!(" lock: swap | roles: pc-buffer | roles: swapped |");
-    println!("|{}", " --- |".repeat(5 + thresholds(16).len()));
+    println!(" lock: swap | roles: two locks | roles: for_batches | roles: swapped |");
+    println!("|{}", " --- |".repeat(6 + thresholds(16).len()));
 
     let mut summary = None;
     for capacity in CAPACITIES {
@@ -88,6 +89,12 @@ fn main() {
         runs.push(Box::new(|c, n| {
             Some(roles(&BoundedBuffer::new(c).expect("capacity above 0"), n))
         }));
+        runs.push(Box::new(|c, n| {
+            Some(roles(
+                &BoundedBuffer::for_batches(c).expect("capacity above 0"),
+                n,
+            ))
+        }));
         runs.push(Box::new(|c, n| Some(roles(&SwappedBuffer::new(c), n))));
         // The ring that waits for nothing is the base of the ratios.
         let runs: Vec<&Run> = runs.iter().collect();
@@ -103,16 +110,16 @@ fn main() {
         if capacity == 16 {
             let rings = &medians[1..=thresholds(capacity).len()];
             let best = rings.iter().map(|m| m.0).fold(0.0, f64::max);
-            let [swap, roles_buffer, roles_swap] =
-                [0, 1, 2].map(|i| medians[rings.len() + 1 + i].0);
+            let [swap, roles_two_locks, roles_buffer, roles_swap] =
+                [0, 1, 2, 3].map(|i| medians[rings.len() + 1 + i].0);
             let pipeline = medians[0].0;
             summary = Some(format!(
                 "capacity 16: 100x Python needs {PYTHON_TARGET_16:.0} M items/s; the best ring \
                  carries {best:.2} ({:.2}x the need), the swapped queue {swap:.2} ({:.2}x); the \
                  roles over the swapped queue {roles_swap:.2} ({:.2}x the swapped queue), over \
-                 pc-buffer {roles_buffer:.2} ({:.2}x the roles over the swapped queue); \
-                 pc-pipeline {pipeline:.2} ({:.2}x the roles over pc-buffer, {:.2}x the swapped \
-                 queue)",
+                 pc-buffer for batches {roles_buffer:.2} ({:.2}x the roles over the swapped \
+                 queue; over two locks {roles_two_locks:.2}); pc-pipeline {pipeline:.2} ({:.2}x \
+                 the roles over pc-buffer for batches, {:.2}x the swapped queue)",
                 best / PYTHON_TARGET_16,
                 swap / PYTHON_TARGET_16,
                 roles_swap / swap,

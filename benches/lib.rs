@@ -361,8 +361,8 @@ pub fn unordered_pipeline(capacity: usize, consumers: usize) -> Pipeline {
 /// The pipeline's job without the pipeline: a [`ProducerRole`] puts `0..n` as `u64`s into
 /// `buffer` in chunks and one [`ConsumerRole`] takes them in batches, with identity work,
 /// collecting the outcomes, chunk and batch sized as `Pipeline::process` sizes them for one
-/// consumer. Over [`BoundedBuffer`] this is the pipeline less its own layer (input indices,
-/// statistics, failure handling); over [`SwappedBuffer`] it is the roles over the fastest
+/// consumer. Over [`BoundedBuffer::for_batches`] this is the pipeline less its own layer (input
+/// indices, statistics, failure handling); over [`SwappedBuffer`] it is the roles over the fastest
 /// hand-off measured at small capacities. Returns the time the job took; the output is
 /// checked after the clock stops.
 ///
@@ -454,10 +454,11 @@ mod tests {
     }
 
     #[test]
-    fn the_roles_job_delivers_everything_over_both_buffers() {
+    fn the_roles_job_delivers_everything_over_every_buffer() {
         // 10,007 is no multiple of any chunk, so the last chunk and batch are short.
         for capacity in [1, 3, 16, 1024] {
             roles(&BoundedBuffer::new(capacity).unwrap(), 10_007); // checks count and sum
+            roles(&BoundedBuffer::for_batches(capacity).unwrap(), 10_007);
             roles(&SwappedBuffer::new(capacity), 10_007);
         }
     }

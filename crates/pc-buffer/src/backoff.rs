@@ -111,36 +111,44 @@ pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
 }
 
 /// [`back_off`] for a buffer whose waiting threads all watch one cache line, the one its lock
-/// and its item live on (the buffer of capacity 1): every thread backs off as if alone, with no
-/// count of threads backing off. At capacity 1 both sides back off on nearly every item, and
-/// the count's two read-modify-writes on a shared line per back-off cost more than the whole
+/// lives on (the slot of capacity 1 and the batched queue): every thread backs off as if alone,
+/// with no count of threads backing off. At capacity 1 both sides back off on nearly every item,
+/// and the count's two read-modify-writes on a shared line per back-off cost more than the whole
 /// hand-off; two threads backing off at the same moment, a producer waiting for room and a
 /// consumer for the item, would also see each other and both take the crowded path to parking.
 /// Measured with four producers and four consumers too: the lone schedule, which parks after
 /// its yields, was faster there as well (see BENCHMARKS.md).
 ///
-/// Under loom, one look and no yield. The slot's threads back off *before* they lock, and
-/// loom does not run a thread that yielded again while another can run: a producer that backed
-/// off could then never park before the consumer's next step, and the models would miss every
-/// interleaving in which it does (a model of `close` waking a parked producer found no such
-/// interleaving with a yield here).
-pub(crate) fn back_off_lone(look: impl Fn() -> (bool, bool)) {
+/// `on_yield` runs once, when the spins are over and the thread is about to yield for the first
+/// time (the waits start their clock there: see [`Waited`](crate::one_lock::Waited)).
+///
+/// Under loom, one look, then `on_yield`, and no yield. The slot's threads back off *before*
+/// they lock, and loom does not run a thread that yielded again while another can run: a
+/// producer that backed off could then never park before the consumer's next step, and the
+/// models would miss every interleaving in which it does (a model of `close` waking a parked
+/// producer found no such interleaving with a yield here).
+pub(crate) fn back_off_lone(look: impl Fn() -> (bool, bool), on_yield: impl FnOnce()) {
     #[cfg(all(test, loom))]
     {
         let _ = look();
+        on_yield();
     }
     #[cfg(not(all(test, loom)))]
     {
-        if lone(&look) {
+        if spin(&look) {
+            return;
+        }
+        on_yield();
+        if yield_lone(&look) {
             return;
         }
         while_waking(&look);
     }
 }
 
-/// The lone schedule: a few growing spins, then yields. Returns whether `look` said ready.
+/// The lone schedule's spins: a few growing ones. Returns whether `look` said ready.
 #[cfg(not(all(test, loom)))]
-fn lone(look: &impl Fn() -> (bool, bool)) -> bool {
+fn spin(look: &impl Fn() -> (bool, bool)) -> bool {
     let backoff = Backoff::new();
     for _ in 0..LONE_SPINS {
         if look().0 {
@@ -148,6 +156,12 @@ fn lone(look: &impl Fn() -> (bool, bool)) -> bool {
         }
         backoff.spin();
     }
+    false
+}
+
+/// The lone schedule's yields, after its spins. Returns whether `look` said ready.
+#[cfg(not(all(test, loom)))]
+fn yield_lone(look: &impl Fn() -> (bool, bool)) -> bool {
     for _ in 0..LONE_YIELDS {
         if look().0 {
             return true;
@@ -155,6 +169,12 @@ fn lone(look: &impl Fn() -> (bool, bool)) -> bool {
         std::thread::yield_now();
     }
     false
+}
+
+/// The lone schedule: [`spin`], then [`yield_lone`]. Returns whether `look` said ready.
+#[cfg(not(all(test, loom)))]
+fn lone(look: &impl Fn() -> (bool, bool)) -> bool {
+    spin(look) || yield_lone(look)
 }
 
 /// Yields while `look` says the other side is waking up and this thread is not ready yet

@@ -1,4 +1,4 @@
-//! A bounded blocking buffer for producer-consumer programs: `Mutex`es (one for producers, one for consumers; a single one at capacity 1) and two `Condvar`s, with wait/notify logic model-checked by loom.
+//! A bounded blocking buffer for producer-consumer programs: `Mutex`es (one for producers, one for consumers; a single one at capacity 1 and in the layout made for batches) and two `Condvar`s, with wait/notify logic model-checked by loom.
 //!
 //! # Tutorial
 //!
@@ -99,6 +99,10 @@
 //! assert_eq!(sum, (0..10_000).sum());
 //! ```
 //!
+//! A program that only ever moves batches, one producer and a consumer or two, can ask for
+//! [`BoundedBuffer::for_batches`]: the same buffer, laid out so that a batch crosses as one
+//! cache line each way (see [made for batches](BoundedBuffer#made-for-batches)).
+//!
 //! ## Putting results back in order
 //!
 //! Items leave the buffer numbered 0, 1, 2, ... in the order they were put (it is first in,
@@ -155,12 +159,14 @@
 #![deny(missing_docs)]
 
 mod backoff;
+mod batched;
 mod bounded;
 mod buffer;
 mod err;
 mod halves;
 mod iter;
 mod lock;
+mod one_lock;
 mod slot;
 mod stats;
 mod sync;

@@ -10,14 +10,14 @@
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
-use crate::backoff::back_off_lone;
-use crate::lock::{Refused, lock, remaining, wait};
+use crate::lock::{Refused, lock};
+use crate::one_lock::{OneLock, Side, Waits, wait_for};
 use crate::stats::BufferStats;
-use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
 
 /// The slot holds an item.
@@ -44,40 +44,6 @@ pub(crate) struct SlotBuffer<T> {
     get_waits: CachePadded<Waits>,
 }
 
-/// How many operations of one side waited, and for how long in all.
-struct Waits {
-    count: AtomicU64,
-    nanos: AtomicU64,
-}
-
-impl Waits {
-    fn new() -> Self {
-        Self {
-            count: AtomicU64::new(0),
-            nanos: AtomicU64::new(0),
-        }
-    }
-
-    /// Counts a wait that began at `started`, if it did.
-    #[inline]
-    fn add(&self, started: Option<Instant>) {
-        if let Some(started) = started {
-            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            // Relaxed: the totals are statistics, read as a snapshot.
-            self.count.fetch_add(1, Ordering::Relaxed);
-            self.nanos.fetch_add(nanos, Ordering::Relaxed);
-        }
-    }
-
-    fn read(&self) -> (u64, Duration) {
-        let nanos = self.nanos.load(Ordering::Relaxed);
-        (
-            self.count.load(Ordering::Relaxed),
-            Duration::from_nanos(nanos),
-        )
-    }
-}
-
 /// What shares the cache line: the state word first, then the lock word and the slot.
 #[repr(C)]
 struct Line<T> {
@@ -92,7 +58,7 @@ struct Line<T> {
 /// The state under the lock. `repr(C)`, and small: with the state word and the lock word it
 /// fits one cache line (for items of up to 8 bytes; a larger item spills onto the next).
 #[repr(C)]
-struct Slot<T> {
+pub(crate) struct Slot<T> {
     item: Option<T>,
     /// Items put so far: the item in the slot, if any, is numbered `put - 1`.
     put: u64,
@@ -152,23 +118,12 @@ impl<T> SlotBuffer<T> {
         lock(&self.line.slot)
     }
 
-    /// Stores the state word if it changed; under the lock, before unlocking. Only the lock
-    /// holder writes it, and it sits on the line the lock holder already has, so reading it back
-    /// costs nothing and no copy is kept.
-    #[inline]
-    fn publish(&self, slot: &Slot<T>) {
-        let state = slot.state();
-        if state != self.line.state.load(Ordering::Relaxed) {
-            self.line.state.store(state, Ordering::Release);
-        }
-    }
-
     /// Puts `item`, waiting for the slot to empty until `deadline` (`None`: for as long as it
     /// takes). Hands the item back with the reason when the buffer is closed or the deadline
     /// passes first.
     #[inline]
     pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), (T, Refused)> {
-        let (slot, outcome, started) = self.wait_for(Side::Put, deadline);
+        let (slot, outcome, started) = wait_for(self, Side::Put, deadline);
         let outcome = match outcome {
             Ok(()) => {
                 self.fill(slot, item);
@@ -186,7 +141,7 @@ impl<T> SlotBuffer<T> {
     /// Puts `item` if the slot is empty right now; `Refused::WouldBlock` if it is full.
     pub(crate) fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
         let slot = self.lock();
-        match Side::Put.done(&slot) {
+        match self.done(Side::Put, &slot) {
             Some(Ok(())) => {
                 self.fill(slot, item);
                 Ok(())
@@ -215,7 +170,7 @@ impl<T> SlotBuffer<T> {
     /// it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
     pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<(usize, T), Refused> {
-        let (slot, outcome, started) = self.wait_for(Side::Get, deadline);
+        let (slot, outcome, started) = wait_for(self, Side::Get, deadline);
         let outcome = match outcome {
             Ok(()) => Ok(self.take(slot)),
             Err(refused) => {
@@ -231,7 +186,7 @@ impl<T> SlotBuffer<T> {
     /// slot is empty.
     pub(crate) fn try_get(&self) -> Result<(usize, T), Refused> {
         let slot = self.lock();
-        match Side::Get.done(&slot) {
+        match self.done(Side::Get, &slot) {
             Some(Ok(())) => Ok(self.take(slot)),
             Some(Err(refused)) => Err(refused),
             None => Err(Refused::WouldBlock),
@@ -331,107 +286,6 @@ impl<T> SlotBuffer<T> {
         }
     }
 
-    /// The lock, once `side` can proceed (`Ok`) or cannot ever, or not before `deadline`
-    /// (`Err`), and when the thread began to wait if it did (the caller counts the wait after
-    /// unlocking).
-    #[inline]
-    fn wait_for(
-        &self,
-        side: Side,
-        deadline: Option<Instant>,
-    ) -> (
-        MutexGuard<'_, Slot<T>>,
-        Result<(), Refused>,
-        Option<Instant>,
-    ) {
-        // Lock only when the state word says this side can go on: taking the lock of a full
-        // (empty) slot would take the line from the thread about to empty (fill) it.
-        if side.ready(self.line.state.load(Ordering::Relaxed)) {
-            let slot = self.lock();
-            if let Some(done) = side.done(&slot) {
-                return (slot, done, None);
-            }
-            return self.wait_for_slow(side, deadline, Some(slot));
-        }
-        self.wait_for_slow(side, deadline, None)
-    }
-
-    /// [`wait_for`](Self::wait_for) once `side` must wait: `slot` is the lock if the caller
-    /// holds it, `None` if the state word said to wait (then back off first). Backs off once
-    /// without the lock, then parks on the side's `Condvar`, as often as needed.
-    #[cold]
-    #[inline(never)]
-    fn wait_for_slow<'a>(
-        &'a self,
-        side: Side,
-        deadline: Option<Instant>,
-        slot: Option<MutexGuard<'a, Slot<T>>>,
-    ) -> (
-        MutexGuard<'a, Slot<T>>,
-        Result<(), Refused>,
-        Option<Instant>,
-    ) {
-        let started = Instant::now();
-        // Whether there is time to back off (for a wait with a deadline, whether it has not
-        // passed yet).
-        let time_left = || deadline.is_none_or(|deadline| Instant::now() < deadline);
-        let mut backed_off = false;
-        let mut slot = match slot {
-            Some(slot) => slot,
-            None => {
-                if time_left() {
-                    backed_off = true;
-                    self.back_off(side);
-                }
-                self.lock()
-            }
-        };
-        // A loop, not a single wait: returning from a wait does not mean this thread may
-        // proceed. The wake-up may be spurious, or the item or room may have gone to a thread
-        // that never waited. Only the check under the lock decides.
-        let outcome = loop {
-            if let Some(done) = side.done(&slot) {
-                break done;
-            }
-            if !backed_off && time_left() {
-                backed_off = true;
-                drop(slot);
-                self.back_off(side);
-                slot = self.lock();
-                continue;
-            }
-            let timeout = match remaining(deadline) {
-                Ok(timeout) => timeout,
-                Err(_) => break Err(Refused::TimedOut),
-            };
-            let condvar = match side {
-                Side::Put => &self.not_full,
-                Side::Get => &self.not_empty,
-            };
-            // Registered under the lock, after the check above: a thread that changes the slot
-            // after this sees the count and notifies, and accounts for the thread it wakes
-            // (`Waiters::signal`); this thread takes that signal off, or removes itself if it
-            // woke for another reason (`Waiters::unregister`).
-            side.waiters(&mut slot).register();
-            slot = wait(condvar, slot, timeout);
-            side.waiters(&mut slot).unregister();
-            // This thread may have been the one a notifier counted as waking.
-            self.publish(&slot);
-            // Back off again before parking again: the slot may have been refilled (emptied)
-            // by a thread that never waited, and will change again soon.
-            backed_off = false;
-        };
-        (slot, outcome, Some(started))
-    }
-
-    /// Waits a little, without the lock, while the state word says `side` cannot proceed.
-    fn back_off(&self, side: Side) {
-        back_off_lone(|| {
-            let state = self.line.state.load(Ordering::Acquire);
-            (side.ready(state), state & side.other_waking() != 0)
-        });
-    }
-
     /// Panics while holding the lock, so that the tests can poison it.
     #[cfg(all(test, not(loom)))]
     pub(crate) fn panic_while_locked(&self) {
@@ -467,30 +321,33 @@ impl<T> SlotBuffer<T> {
     }
 }
 
-/// Which side of the slot a thread waits on.
-#[derive(Clone, Copy)]
-enum Side {
-    /// A producer waiting for the slot to empty.
-    Put,
-    /// A consumer waiting for an item.
-    Get,
-}
+impl<T> OneLock for SlotBuffer<T> {
+    type State = Slot<T>;
 
-impl Side {
-    /// Whether the state word says this side can proceed, or never will (closed): the
-    /// threads backing off stop backing off then.
-    fn ready(self, state: usize) -> bool {
-        let full = state & FULL != 0;
-        state & CLOSED != 0
-            || match self {
-                Side::Put => !full,
-                Side::Get => full,
-            }
+    #[inline]
+    fn mutex(&self) -> &Mutex<Slot<T>> {
+        &self.line.slot
     }
 
-    /// Whether this side can proceed (`Ok`) or never will (`Err(Closed)`); `None` to wait.
-    fn done<T>(self, slot: &Slot<T>) -> Option<Result<(), Refused>> {
-        match self {
+    #[inline]
+    fn hint(&self, side: Side) -> (bool, bool) {
+        let state = self.line.state.load(Ordering::Acquire);
+        let full = state & FULL != 0;
+        let ready = state & CLOSED != 0
+            || match side {
+                Side::Put => !full,
+                Side::Get => full,
+            };
+        let other_waking = match side {
+            Side::Put => GETTER_WAKING,
+            Side::Get => PUTTER_WAKING,
+        };
+        (ready, state & other_waking != 0)
+    }
+
+    #[inline]
+    fn done(&self, side: Side, slot: &Slot<T>) -> Option<Result<(), Refused>> {
+        match side {
             Side::Put if slot.closed => Some(Err(Refused::Closed)),
             Side::Put if slot.item.is_none() => Some(Ok(())),
             Side::Get if slot.item.is_some() => Some(Ok(())),
@@ -499,18 +356,29 @@ impl Side {
         }
     }
 
-    /// The bit saying a thread of the other side was notified and is waking up.
-    fn other_waking(self) -> usize {
-        match self {
-            Side::Put => GETTER_WAKING,
-            Side::Get => PUTTER_WAKING,
+    #[inline]
+    fn waiters(side: Side, slot: &mut Slot<T>) -> &mut Waiters {
+        match side {
+            Side::Put => &mut slot.putters,
+            Side::Get => &mut slot.getters,
         }
     }
 
-    fn waiters<T>(self, slot: &mut Slot<T>) -> &mut Waiters {
-        match self {
-            Side::Put => &mut slot.putters,
-            Side::Get => &mut slot.getters,
+    #[inline]
+    fn condvar(&self, side: Side) -> &Condvar {
+        match side {
+            Side::Put => &self.not_full,
+            Side::Get => &self.not_empty,
+        }
+    }
+
+    /// Stores the state word if it changed. Only the lock holder writes it, and it sits on the
+    /// line the lock holder already has, so reading it back costs nothing and no copy is kept.
+    #[inline]
+    fn publish(&self, slot: &Slot<T>) {
+        let state = slot.state();
+        if state != self.line.state.load(Ordering::Relaxed) {
+            self.line.state.store(state, Ordering::Release);
         }
     }
 }

@@ -55,6 +55,12 @@ impl Waiters {
     /// caller must make (after its state change, ideally after unlocking).
     #[inline]
     pub(crate) fn signal(&mut self, n: usize) -> usize {
+        // Nobody parked, the usual case: read only. The batched layout keeps the counts on a
+        // line that every operation reads and only waits write; a store of the same values
+        // would still take that line from the other side's cache.
+        if self.parked == 0 {
+            return 0;
+        }
         // `woken <= parked`, so it fits in a `u32`.
         let woken = (self.parked as usize).min(n) as u32;
         self.parked -= woken;

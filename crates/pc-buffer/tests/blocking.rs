@@ -5,13 +5,12 @@ mod common;
 use std::sync::{Arc, mpsc};
 use std::thread;
 
-use common::{BOTH_LAYOUTS, until, until_blocked};
+use common::{each_layout, queue_layouts, until, until_blocked};
 use pc_buffer::{BoundedBuffer, GetError};
 
 #[test]
 fn put_blocks_while_full_until_a_get_makes_room() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (capacity, buffer) in each_layout() {
         buffer.put_batch((0..capacity).collect()).unwrap();
         thread::scope(|s| {
             let producer = s.spawn(|| buffer.put(10));
@@ -35,8 +34,7 @@ fn put_blocks_while_full_until_a_get_makes_room() {
 
 #[test]
 fn get_blocks_while_empty_until_a_put() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (_, buffer) in each_layout() {
         thread::scope(|s| {
             let consumer = s.spawn(|| buffer.get());
             until_blocked(&buffer, 0, 1);
@@ -52,41 +50,42 @@ fn get_blocks_while_empty_until_a_put() {
 
 #[test]
 fn batch_get_blocks_for_at_least_one_item() {
-    let buffer = BoundedBuffer::new(4).unwrap();
-    thread::scope(|s| {
-        let consumer = s.spawn(|| buffer.get_batch(4));
-        until_blocked(&buffer, 0, 1);
-        buffer.put(7).unwrap();
-        assert_eq!(consumer.join().unwrap(), Ok(vec![7]));
-    });
+    for buffer in queue_layouts(4) {
+        thread::scope(|s| {
+            let consumer = s.spawn(|| buffer.get_batch(4));
+            until_blocked(&buffer, 0, 1);
+            buffer.put(7).unwrap();
+            assert_eq!(consumer.join().unwrap(), Ok(vec![7]));
+        });
+    }
 }
 
 #[test]
 fn one_batch_get_wakes_every_producer_it_made_room_for() {
-    let buffer = BoundedBuffer::new(3).unwrap();
-    buffer.put_batch(vec![0, 0, 0]).unwrap();
-    thread::scope(|s| {
-        let producers: Vec<_> = (1..=3)
-            .map(|i| {
-                let buffer = &buffer;
-                s.spawn(move || buffer.put(i))
-            })
-            .collect();
-        until_blocked(&buffer, 3, 0);
-        assert_eq!(buffer.get_batch(3), Ok(vec![0, 0, 0]));
-        for producer in producers {
-            assert_eq!(producer.join().unwrap(), Ok(()));
-        }
-    });
-    let mut rest = buffer.get_batch(3).unwrap();
-    rest.sort_unstable();
-    assert_eq!(rest, [1, 2, 3]);
+    for buffer in queue_layouts(3) {
+        buffer.put_batch(vec![0, 0, 0]).unwrap();
+        thread::scope(|s| {
+            let producers: Vec<_> = (1..=3)
+                .map(|i| {
+                    let buffer = &buffer;
+                    s.spawn(move || buffer.put(i))
+                })
+                .collect();
+            until_blocked(&buffer, 3, 0);
+            assert_eq!(buffer.get_batch(3), Ok(vec![0, 0, 0]));
+            for producer in producers {
+                assert_eq!(producer.join().unwrap(), Ok(()));
+            }
+        });
+        let mut rest = buffer.get_batch(3).unwrap();
+        rest.sort_unstable();
+        assert_eq!(rest, [1, 2, 3]);
+    }
 }
 
 #[test]
 fn close_wakes_every_blocked_producer_with_its_item() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (capacity, buffer) in each_layout() {
         buffer.put_batch((0..capacity).collect()).unwrap();
         thread::scope(|s| {
             let producers: Vec<_> = (10..14)
@@ -114,39 +113,41 @@ fn close_wakes_every_blocked_producer_with_its_item() {
 
 #[test]
 fn close_wakes_every_blocked_consumer() {
-    let buffer = BoundedBuffer::<u8>::new(2).unwrap();
-    thread::scope(|s| {
-        let consumers: Vec<_> = (0..4).map(|_| s.spawn(|| buffer.get())).collect();
-        let batch_consumer = s.spawn(|| buffer.get_batch(8));
-        until_blocked(&buffer, 0, 5);
-        buffer.close();
-        for consumer in consumers {
-            assert_eq!(consumer.join().unwrap(), Err(GetError));
-        }
-        assert_eq!(batch_consumer.join().unwrap(), Err(GetError));
-    });
-    assert_eq!(buffer.stats().consumers_waiting, 0);
+    for buffer in queue_layouts::<u8>(2) {
+        thread::scope(|s| {
+            let consumers: Vec<_> = (0..4).map(|_| s.spawn(|| buffer.get())).collect();
+            let batch_consumer = s.spawn(|| buffer.get_batch(8));
+            until_blocked(&buffer, 0, 5);
+            buffer.close();
+            for consumer in consumers {
+                assert_eq!(consumer.join().unwrap(), Err(GetError));
+            }
+            assert_eq!(batch_consumer.join().unwrap(), Err(GetError));
+        });
+        assert_eq!(buffer.stats().consumers_waiting, 0);
+    }
 }
 
 #[test]
 fn close_during_batch_put_hands_back_exactly_the_undelivered_items() {
-    let buffer = BoundedBuffer::new(2).unwrap();
-    thread::scope(|s| {
-        let producer = s.spawn(|| buffer.put_batch((0..10).collect()));
-        // The batch fills the buffer, then blocks with 8 items left.
-        until_blocked(&buffer, 1, 0);
-        assert_eq!(buffer.get(), Ok(0));
-        // It delivers one more after the room is made, then blocks again. (Right after the
-        // get it still counts as waiting, being woken, so wait for the refill too.)
-        until(&buffer, |stats| {
-            stats.len == 2 && stats.producers_waiting == 1
+    for buffer in queue_layouts(2) {
+        thread::scope(|s| {
+            let producer = s.spawn(|| buffer.put_batch((0..10).collect()));
+            // The batch fills the buffer, then blocks with 8 items left.
+            until_blocked(&buffer, 1, 0);
+            assert_eq!(buffer.get(), Ok(0));
+            // It delivers one more after the room is made, then blocks again. (Right after the
+            // get it still counts as waiting, being woken, so wait for the refill too.)
+            until(&buffer, |stats| {
+                stats.len == 2 && stats.producers_waiting == 1
+            });
+            buffer.close();
+            let back = producer.join().unwrap().unwrap_err().into_inner();
+            let delivered: Vec<i32> = buffer.iter().collect();
+            assert_eq!(delivered, [1, 2]);
+            assert_eq!(back, (3..10).collect::<Vec<_>>());
         });
-        buffer.close();
-        let back = producer.join().unwrap().unwrap_err().into_inner();
-        let delivered: Vec<i32> = buffer.iter().collect();
-        assert_eq!(delivered, [1, 2]);
-        assert_eq!(back, (3..10).collect::<Vec<_>>());
-    });
+    }
 }
 
 #[test]

@@ -12,19 +12,39 @@ struct Tagged {
     seq: u64,
 }
 
+/// [`run_on`] a buffer of `capacity` in each layout: `new`'s and `for_batches`'.
+fn run(capacity: usize, producers: usize, consumers: usize, per_producer: u64) {
+    run_on(
+        BoundedBuffer::new(capacity).unwrap(),
+        producers,
+        consumers,
+        per_producer,
+    );
+    run_on(
+        BoundedBuffer::for_batches(capacity).unwrap(),
+        producers,
+        consumers,
+        per_producer,
+    );
+}
+
 /// Runs `producers` producers of `per_producer` items each against `consumers` consumers, and
 /// checks the count, the sum, exactly-once delivery and per-producer FIFO order.
-fn run(capacity: usize, producers: usize, consumers: usize, per_producer: u64) {
-    let buffer = BoundedBuffer::new(capacity).unwrap();
+fn run_on(buffer: BoundedBuffer<Tagged>, producers: usize, consumers: usize, per_producer: u64) {
+    let capacity = buffer.capacity();
     let received: Vec<Vec<Tagged>> = thread::scope(|s| {
         let producer_handles: Vec<_> = (0..producers)
             .map(|producer| {
                 let buffer = &buffer;
                 s.spawn(move || {
                     let mut seq = 0;
+                    // Reused by `put_batch_from`, large enough that a batch may swap
+                    // allocations with the buffer.
+                    let mut reused = Vec::with_capacity(capacity.min(4096));
                     while seq < per_producer {
-                        // Producers put one at a time, in batches of up to 7, or with
-                        // `try_put`, retrying while the buffer is full.
+                        // Producers put one at a time, in batches of up to 7 (owned and from
+                        // a reused `Vec`, in turns), or with `try_put`, retrying while the
+                        // buffer is full.
                         if producer % 3 == 0 {
                             buffer.put(Tagged { producer, seq }).unwrap();
                             seq += 1;
@@ -40,8 +60,14 @@ fn run(capacity: usize, producers: usize, consumers: usize, per_producer: u64) {
                             seq += 1;
                         } else {
                             let end = (seq + 7).min(per_producer);
-                            let batch = (seq..end).map(|seq| Tagged { producer, seq }).collect();
-                            buffer.put_batch(batch).unwrap();
+                            let batch = (seq..end).map(|seq| Tagged { producer, seq });
+                            if seq % 2 == 0 {
+                                buffer.put_batch(batch.collect()).unwrap();
+                            } else {
+                                reused.extend(batch);
+                                buffer.put_batch_from(&mut reused).unwrap();
+                                assert!(reused.is_empty());
+                            }
                             seq = end;
                         }
                     }
@@ -158,7 +184,16 @@ fn numbers_follow_put_order_across_consumers_at_capacity_1() {
 }
 
 fn numbers_follow_put_order(capacity: usize, items: usize) {
-    let buffer = BoundedBuffer::new(capacity).unwrap();
+    let layouts = [
+        BoundedBuffer::new(capacity),
+        BoundedBuffer::for_batches(capacity),
+    ];
+    for buffer in layouts.map(Result::unwrap) {
+        numbers_follow_put_order_on(buffer, items);
+    }
+}
+
+fn numbers_follow_put_order_on(buffer: BoundedBuffer<usize>, items: usize) {
     let taken: Vec<Vec<usize>> = thread::scope(|s| {
         let consumers: Vec<_> = (0..3)
             .map(|consumer| {

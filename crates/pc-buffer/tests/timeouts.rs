@@ -5,25 +5,23 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{BOTH_LAYOUTS, until_blocked};
+use common::{each_layout, until_blocked};
 use pc_buffer::{BoundedBuffer, GetTimeoutError, PutTimeoutError};
 
 const SHORT: Duration = Duration::from_millis(30);
 /// Long enough never to expire in a test where the other side acts.
 const LONG: Duration = Duration::from_secs(600);
 
-/// A buffer of `capacity` holding `0..capacity`: full.
-fn full(capacity: usize) -> BoundedBuffer<usize> {
-    let buffer = BoundedBuffer::new(capacity).unwrap();
-    buffer.put_batch((0..capacity).collect()).unwrap();
+/// Fills `buffer` with `0..capacity`.
+fn fill(buffer: BoundedBuffer<usize>) -> BoundedBuffer<usize> {
+    buffer.put_batch((0..buffer.capacity()).collect()).unwrap();
     assert!(buffer.is_full());
     buffer
 }
 
 #[test]
 fn put_timeout_on_full_buffer_returns_no_earlier_than_the_deadline_with_the_item() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (capacity, buffer) in each_layout() {
         for _ in 0..capacity {
             buffer.put(String::from("first")).unwrap();
         }
@@ -42,8 +40,7 @@ fn put_timeout_on_full_buffer_returns_no_earlier_than_the_deadline_with_the_item
 
 #[test]
 fn get_timeout_on_empty_buffer_returns_no_earlier_than_the_deadline() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::<u8>::new(capacity).unwrap();
+    for (_, buffer) in each_layout::<u8>() {
         let started = Instant::now();
         let err = buffer.get_timeout(SHORT).unwrap_err();
         assert!(started.elapsed() >= SHORT);
@@ -55,8 +52,7 @@ fn get_timeout_on_empty_buffer_returns_no_earlier_than_the_deadline() {
 
 #[test]
 fn deadline_variants_honour_an_absolute_deadline() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (capacity, buffer) in each_layout() {
         let deadline = Instant::now() + SHORT;
         assert_eq!(buffer.get_deadline(deadline), Err(GetTimeoutError::Timeout));
         assert!(Instant::now() >= deadline);
@@ -72,8 +68,7 @@ fn deadline_variants_honour_an_absolute_deadline() {
 
 #[test]
 fn a_past_deadline_still_succeeds_when_no_wait_is_needed() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (capacity, buffer) in each_layout() {
         let past = Instant::now();
         for item in 0..capacity {
             assert_eq!(buffer.put_deadline(item, past), Ok(()));
@@ -94,8 +89,8 @@ fn a_past_deadline_still_succeeds_when_no_wait_is_needed() {
 
 #[test]
 fn put_timeout_succeeds_when_room_is_made_in_time() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = full(capacity);
+    for (capacity, buffer) in each_layout() {
+        let buffer = fill(buffer);
         thread::scope(|s| {
             let producer = s.spawn(|| buffer.put_timeout(10, LONG));
             until_blocked(&buffer, 1, 0);
@@ -110,8 +105,7 @@ fn put_timeout_succeeds_when_room_is_made_in_time() {
 
 #[test]
 fn get_timeout_succeeds_when_an_item_arrives_in_time() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (_, buffer) in each_layout() {
         thread::scope(|s| {
             let consumer = s.spawn(|| buffer.get_timeout(LONG));
             until_blocked(&buffer, 0, 1);
@@ -123,9 +117,8 @@ fn get_timeout_succeeds_when_an_item_arrives_in_time() {
 
 #[test]
 fn close_ends_timed_waits_early_with_the_item_back() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = full(capacity);
-        let empty = BoundedBuffer::<u8>::new(capacity).unwrap();
+    for ((capacity, buffer), (_, empty)) in each_layout().into_iter().zip(each_layout::<u8>()) {
+        let buffer = fill(buffer);
         thread::scope(|s| {
             let producer = s.spawn(|| buffer.put_timeout(10, LONG));
             let consumer = s.spawn(|| empty.get_timeout(LONG));
@@ -142,8 +135,7 @@ fn close_ends_timed_waits_early_with_the_item_back() {
 
 #[test]
 fn an_unrepresentable_timeout_means_no_timeout() {
-    for capacity in BOTH_LAYOUTS {
-        let buffer = BoundedBuffer::new(capacity).unwrap();
+    for (capacity, buffer) in each_layout() {
         thread::scope(|s| {
             let consumer = s.spawn(|| buffer.get_timeout(Duration::MAX));
             until_blocked(&buffer, 0, 1);

@@ -82,6 +82,20 @@ impl Config {
         self.batch
             .map_or_else(|| self.capacity.get().clamp(1, 256), NonZeroUsize::get)
     }
+
+    /// Whether the run's buffer is the one laid out for batches
+    /// ([`BoundedBuffer::for_batches`](pc_roles::BoundedBuffer::for_batches)): when one
+    /// producer puts chunks of more than one item and at most two consumers take them. Its
+    /// single lock then carries a whole chunk per hand-over at the cost of one cache line each
+    /// way. With three or four consumers, which all watch that line, it measured 0.5x to 0.7x
+    /// the two-lock buffer at capacities 4 to 64, and single puts are faster with two locks (see
+    /// BENCHMARKS.md, thirteenth session).
+    pub(crate) fn batched_buffer(&self) -> bool {
+        self.producers.get() == 1
+            && self.consumers.get() <= 2
+            && self.producer_delay.is_zero()
+            && self.producer_chunk() > 1
+    }
 }
 
 /// Builds a [`Pipeline`]; start with [`Pipeline::builder`].
@@ -248,5 +262,54 @@ impl<P, C> PipelineBuilder<P, C> {
             self.on_produce,
             self.on_consume,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+    use std::time::Duration;
+
+    use super::Config;
+
+    fn n(value: usize) -> NonZeroUsize {
+        NonZeroUsize::new(value).expect("not zero")
+    }
+
+    /// The buffer made for batches serves one producer putting chunks and at most two
+    /// consumers; everything else gets the two-lock buffer (or the slot, at capacity 1).
+    #[test]
+    fn the_buffer_for_batches_serves_one_chunked_producer_and_up_to_two_consumers() {
+        let default = Config::DEFAULT;
+        assert!(default.batched_buffer());
+        let two_consumers = Config {
+            consumers: n(2),
+            ..default.clone()
+        };
+        assert!(two_consumers.batched_buffer());
+        for other in [
+            Config {
+                consumers: n(3),
+                ..default.clone()
+            },
+            Config {
+                producers: n(2),
+                ..default.clone()
+            },
+            Config {
+                producer_delay: Duration::from_millis(1),
+                ..default.clone()
+            },
+            Config {
+                batch: Some(n(1)),
+                ..default.clone()
+            },
+            Config {
+                capacity: n(1),
+                ..default.clone()
+            },
+        ] {
+            assert!(!other.batched_buffer(), "{other:?}");
+        }
     }
 }

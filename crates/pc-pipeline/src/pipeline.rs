@@ -205,9 +205,13 @@ impl<P, C> Pipeline<P, C> {
         let config = &self.config;
         let expected = data.size_hint().0;
         // The buffer carries bare items; the roles see them with their input indices.
-        let buffer = Numbered::new(
-            BoundedBuffer::new(config.capacity.get()).expect("the capacity is not zero"),
-        );
+        let capacity = config.capacity.get();
+        let buffer = if config.batched_buffer() {
+            BoundedBuffer::for_batches(capacity)
+        } else {
+            BoundedBuffer::new(capacity)
+        };
+        let buffer = Numbered::new(buffer.expect("the capacity is not zero"));
         // One consumer sees the buffer's order, which is the input's: no window needed.
         let window = (config.ordered && config.consumers.get() > 1)
             .then(|| ReorderWindow::new(config.capacity.get(), InOrder::with_capacity(expected)));

@@ -98,9 +98,11 @@ pub struct PipelineStats {
     pub capacity: usize,
     /// The most items the buffer held at once.
     pub high_water: usize,
-    /// Total time producers waited on a full buffer (summed over producers).
+    /// Total time producers waited on a full buffer (summed over producers), as the buffer
+    /// times its waits ([`BufferStats::put_wait_time`](pc_buffer::BufferStats::put_wait_time)).
     pub producer_wait: Duration,
-    /// Total time consumers waited on an empty buffer (summed over consumers).
+    /// Total time consumers waited on an empty buffer (summed over consumers), as the buffer
+    /// times its waits ([`BufferStats::get_wait_time`](pc_buffer::BufferStats::get_wait_time)).
     pub consumer_wait: Duration,
     /// What each producer did.
     pub producers: Vec<RoleReport>,

@@ -1,10 +1,11 @@
-//! Loom models of the batch operations running against the single-item ones.
+//! Loom models of the batch operations running against the single-item ones, in the two-lock buffer and in the buffer made for batches.
 
 use loom::sync::Arc;
 use loom::thread;
 
 use super::loom_support::{
-    assert_consistent, drain_batches, model, numbers_follow_put_order, two_getters_take_one_each,
+    Make, assert_consistent, drain_batches, model, numbers_follow_put_order, queue_layouts,
+    two_getters_take_one_each,
 };
 use crate::BoundedBuffer;
 
@@ -12,17 +13,19 @@ use crate::BoundedBuffer;
 /// in several locked steps, and the consumer's waits and the producer's waits wake each other.
 #[test]
 fn batch_put_against_single_get() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let producer = {
-            let buffer = buffer.clone();
-            thread::spawn(move || buffer.put_batch(vec![1, 2, 3]).unwrap())
-        };
-        let received: Vec<i32> = (0..3).map(|_| buffer.get().unwrap()).collect();
-        producer.join().unwrap();
-        assert_eq!(received, [1, 2, 3]);
-        assert_consistent(&buffer);
-    });
+    for make in queue_layouts() {
+        model(move || {
+            let buffer = Arc::new(make(2).unwrap());
+            let producer = {
+                let buffer = buffer.clone();
+                thread::spawn(move || buffer.put_batch(vec![1, 2, 3]).unwrap())
+            };
+            let received: Vec<i32> = (0..3).map(|_| buffer.get().unwrap()).collect();
+            producer.join().unwrap();
+            assert_eq!(received, [1, 2, 3]);
+            assert_consistent(&buffer);
+        });
+    }
 }
 
 /// Single puts from two producers against one batch get: the buffer starts full, so both
@@ -32,53 +35,61 @@ fn batch_put_against_single_get() {
 /// then put into the allocation the consumer brought.
 #[test]
 fn one_batch_get_wakes_every_producer_it_made_room_for() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        buffer.put_batch(vec![1, 2]).unwrap();
-        let producers: Vec<_> = [3, 4]
-            .into_iter()
-            .map(|item| {
-                let buffer = buffer.clone();
-                thread::spawn(move || buffer.put(item).unwrap())
-            })
-            .collect();
-        let mut received = Vec::new();
-        assert_eq!(buffer.get_batch_into(&mut received, 2), Ok(2));
-        assert_eq!(received, [1, 2]);
-        for producer in producers {
-            producer.join().unwrap();
-        }
-        received.extend(buffer.try_iter());
-        received[2..].sort_unstable();
-        assert_eq!(received, [1, 2, 3, 4]);
-        assert_consistent(&buffer);
-    });
+    for make in queue_layouts() {
+        model(move || {
+            let buffer = Arc::new(make(2).unwrap());
+            buffer.put_batch(vec![1, 2]).unwrap();
+            let producers: Vec<_> = [3, 4]
+                .into_iter()
+                .map(|item| {
+                    let buffer = buffer.clone();
+                    thread::spawn(move || buffer.put(item).unwrap())
+                })
+                .collect();
+            let mut received = Vec::new();
+            assert_eq!(buffer.get_batch_into(&mut received, 2), Ok(2));
+            assert_eq!(received, [1, 2]);
+            for producer in producers {
+                producer.join().unwrap();
+            }
+            received.extend(buffer.try_iter());
+            received[2..].sort_unstable();
+            assert_eq!(received, [1, 2, 3, 4]);
+            assert_consistent(&buffer);
+        });
+    }
 }
 
 /// A batch put waking two blocked single getters: one batch of two items must wake both.
 #[test]
 fn batch_put_wakes_every_getter_it_can_serve() {
-    model(|| two_getters_take_one_each(|buffer| buffer.put_batch(vec![1, 2]).unwrap()));
+    for make in queue_layouts() {
+        model(move || {
+            two_getters_take_one_each(make, |buffer| buffer.put_batch(vec![1, 2]).unwrap())
+        });
+    }
 }
 
 /// A batch get racing close: items put before close are all delivered, the batch get returns
 /// the closed error only once the buffer is drained.
 #[test]
 fn batch_get_drains_before_reporting_close() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let producer = {
-            let buffer = buffer.clone();
-            thread::spawn(move || {
-                buffer.put_batch(vec![1, 2, 3]).unwrap();
-                buffer.close();
-            })
-        };
-        let received = drain_batches(&buffer, 2);
-        producer.join().unwrap();
-        assert_eq!(received, [1, 2, 3]);
-        assert_consistent(&buffer);
-    });
+    for make in queue_layouts() {
+        model(move || {
+            let buffer = Arc::new(make(2).unwrap());
+            let producer = {
+                let buffer = buffer.clone();
+                thread::spawn(move || {
+                    buffer.put_batch(vec![1, 2, 3]).unwrap();
+                    buffer.close();
+                })
+            };
+            let received = drain_batches(&buffer, 2);
+            producer.join().unwrap();
+            assert_eq!(received, [1, 2, 3]);
+            assert_consistent(&buffer);
+        });
+    }
 }
 
 /// Two consumers taking numbered batches and single numbered items while a producer puts 0, 1,
@@ -87,7 +98,22 @@ fn batch_get_drains_before_reporting_close() {
 /// pipeline's input indices rest on this.
 #[test]
 fn numbers_follow_put_order_between_consumers() {
-    model(|| numbers_follow_put_order(2, 2, 3, |buffer| buffer.put_batch(vec![0, 1, 2]).unwrap()));
+    numbers_follow_put_order_between_consumers_in(BoundedBuffer::new);
+}
+
+/// As above, in the buffer made for batches (a test of its own, so that CI's deeper bound can
+/// leave out this larger model: see `.ci/run`).
+#[test]
+fn numbers_follow_put_order_between_consumers_batched() {
+    numbers_follow_put_order_between_consumers_in(BoundedBuffer::for_batches);
+}
+
+fn numbers_follow_put_order_between_consumers_in(make: Make<usize>) {
+    model(move || {
+        numbers_follow_put_order(make, 2, 2, 3, |buffer| {
+            buffer.put_batch(vec![0, 1, 2]).unwrap()
+        })
+    });
 }
 
 /// Spawns a producer that puts each of `rounds` with `put_batch_from` from one reused `Vec` of
@@ -118,18 +144,20 @@ fn spawn_batch_producer(
 /// comes back empty with room for the next batch.
 #[test]
 fn batch_put_from_swaps_allocations_with_an_empty_back() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let producer = spawn_batch_producer(&buffer, vec![[1, 2], [3, 4]]);
-        let (mut received, mut out) = (Vec::new(), Vec::with_capacity(2));
-        while received.len() < 4 {
-            buffer.get_batch_into(&mut out, 2).unwrap();
-            received.append(&mut out);
-        }
-        assert_eq!(producer.join().unwrap(), []);
-        assert_eq!(received, [1, 2, 3, 4]);
-        assert_consistent(&buffer);
-    });
+    for make in queue_layouts() {
+        model(move || {
+            let buffer = Arc::new(make(2).unwrap());
+            let producer = spawn_batch_producer(&buffer, vec![[1, 2], [3, 4]]);
+            let (mut received, mut out) = (Vec::new(), Vec::with_capacity(2));
+            while received.len() < 4 {
+                buffer.get_batch_into(&mut out, 2).unwrap();
+                received.append(&mut out);
+            }
+            assert_eq!(producer.join().unwrap(), []);
+            assert_eq!(received, [1, 2, 3, 4]);
+            assert_consistent(&buffer);
+        });
+    }
 }
 
 /// A batch put that would swap its allocation in, racing close: the batch is either delivered
@@ -137,20 +165,22 @@ fn batch_put_from_swaps_allocations_with_an_empty_back() {
 /// the producer's `Vec` is left empty either way.
 #[test]
 fn batch_put_from_racing_close_delivers_or_hands_back_every_item() {
-    model(|| {
-        let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
-        let producer = spawn_batch_producer(&buffer, vec![[1, 2]]);
-        buffer.close();
-        let mut delivered = Vec::new();
-        while let Ok(item) = buffer.get() {
-            delivered.push(item);
-        }
-        let returned = producer.join().unwrap();
-        assert!(
-            (delivered == [1, 2] && returned.is_empty())
-                || (delivered.is_empty() && returned == [1, 2]),
-            "delivered {delivered:?}, handed back {returned:?}"
-        );
-        assert_consistent(&buffer);
-    });
+    for make in queue_layouts() {
+        model(move || {
+            let buffer = Arc::new(make(2).unwrap());
+            let producer = spawn_batch_producer(&buffer, vec![[1, 2]]);
+            buffer.close();
+            let mut delivered = Vec::new();
+            while let Ok(item) = buffer.get() {
+                delivered.push(item);
+            }
+            let returned = producer.join().unwrap();
+            assert!(
+                (delivered == [1, 2] && returned.is_empty())
+                    || (delivered.is_empty() && returned == [1, 2]),
+                "delivered {delivered:?}, handed back {returned:?}"
+            );
+            assert_consistent(&buffer);
+        });
+    }
 }

@@ -1,17 +1,17 @@
-//! Loom models of close: consumers drain everything exactly once, and close wakes every blocked producer and consumer, in both layouts of the buffer.
+//! Loom models of close: consumers drain everything exactly once, and close wakes every blocked producer and consumer, in each layout of the buffer.
 
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, drain, model};
+use super::loom_support::{Make, assert_consistent, drain, model};
 use crate::{BoundedBuffer, GetError, PutError};
 
 /// One producer, two consumers, close after `capacity + 1` items (so that the producer may have
 /// to wait too): every item is delivered to exactly one consumer and both consumers return once
 /// the buffer is closed and drained.
-fn one_producer_two_consumers_with_close(capacity: usize) {
+fn one_producer_two_consumers_with_close(capacity: usize, make: Make<usize>) {
     model(move || {
-        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+        let buffer = Arc::new(make(capacity).unwrap());
         let consumers: Vec<_> = (0..2)
             .map(|_| {
                 let buffer = buffer.clone();
@@ -35,19 +35,25 @@ fn one_producer_two_consumers_with_close(capacity: usize) {
 
 #[test]
 fn one_producer_two_consumers_with_close_deliver_each_item_once() {
-    one_producer_two_consumers_with_close(1);
+    one_producer_two_consumers_with_close(1, BoundedBuffer::new);
 }
 
 #[test]
 fn one_producer_two_consumers_with_close_deliver_each_item_once_two_locks() {
-    one_producer_two_consumers_with_close(2);
+    one_producer_two_consumers_with_close(2, BoundedBuffer::new);
+}
+
+/// As above, in the buffer made for batches: one queue under one lock.
+#[test]
+fn one_producer_two_consumers_with_close_deliver_each_item_once_batched() {
+    one_producer_two_consumers_with_close(2, BoundedBuffer::for_batches);
 }
 
 /// A producer blocked on a full buffer is woken by close and gets its item back; the items that
 /// were already in the buffer are still delivered, in order.
-fn close_wakes_blocked_producer(capacity: usize) {
+fn close_wakes_blocked_producer(capacity: usize, make: Make<usize>) {
     model(move || {
-        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+        let buffer = Arc::new(make(capacity).unwrap());
         buffer.put_batch((0..capacity).collect()).unwrap();
         let producer = {
             let buffer = buffer.clone();
@@ -65,19 +71,25 @@ fn close_wakes_blocked_producer(capacity: usize) {
 
 #[test]
 fn close_wakes_blocked_producer_and_hands_item_back() {
-    close_wakes_blocked_producer(1);
+    close_wakes_blocked_producer(1, BoundedBuffer::new);
 }
 
 #[test]
 fn close_wakes_blocked_producer_and_hands_item_back_two_locks() {
-    close_wakes_blocked_producer(2);
+    close_wakes_blocked_producer(2, BoundedBuffer::new);
+}
+
+/// As above, in the buffer made for batches: one queue under one lock.
+#[test]
+fn close_wakes_blocked_producer_and_hands_item_back_batched() {
+    close_wakes_blocked_producer(2, BoundedBuffer::for_batches);
 }
 
 /// Two consumers blocked on an empty buffer are both woken by close (one `notify_one` would
 /// leave the other blocked forever).
-fn close_wakes_blocked_consumers(capacity: usize) {
+fn close_wakes_blocked_consumers(capacity: usize, make: Make<i32>) {
     model(move || {
-        let buffer = Arc::new(BoundedBuffer::<i32>::new(capacity).unwrap());
+        let buffer = Arc::new(make(capacity).unwrap());
         let consumers: Vec<_> = (0..2)
             .map(|_| {
                 let buffer = buffer.clone();
@@ -95,10 +107,16 @@ fn close_wakes_blocked_consumers(capacity: usize) {
 
 #[test]
 fn close_wakes_every_blocked_consumer() {
-    close_wakes_blocked_consumers(1);
+    close_wakes_blocked_consumers(1, BoundedBuffer::new);
 }
 
 #[test]
 fn close_wakes_every_blocked_consumer_two_locks() {
-    close_wakes_blocked_consumers(2);
+    close_wakes_blocked_consumers(2, BoundedBuffer::new);
+}
+
+/// As above, in the buffer made for batches: one queue under one lock.
+#[test]
+fn close_wakes_every_blocked_consumer_batched() {
+    close_wakes_blocked_consumers(2, BoundedBuffer::for_batches);
 }

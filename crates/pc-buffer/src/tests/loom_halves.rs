@@ -13,7 +13,7 @@ use crate::BoundedBuffer;
 #[test]
 fn items_moved_to_the_front_are_taken_by_whichever_consumer_comes() {
     model(|| {
-        two_getters_take_one_each(|buffer| {
+        two_getters_take_one_each(BoundedBuffer::new, |buffer| {
             buffer.put(1).unwrap();
             buffer.put(2).unwrap();
         })

@@ -1,16 +1,16 @@
-//! Loom models of items passing through a tiny buffer, in both of its layouts: FIFO hand-off and no lost wake-up with two producers.
+//! Loom models of items passing through a tiny buffer, in each of its layouts: FIFO hand-off and no lost wake-up with two producers.
 
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, drain, model};
+use super::loom_support::{Make, assert_consistent, drain, model};
 use crate::{BoundedBuffer, GetError};
 
 /// One producer hands `capacity + 2` items to one consumer: the last puts have to wait for the
 /// consumer, and the consumer for the producer. Every item arrives, in order.
-fn handoff_is_fifo_and_lossless(capacity: usize) {
+fn handoff_is_fifo_and_lossless(capacity: usize, make: Make<usize>) {
     model(move || {
-        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+        let buffer = Arc::new(make(capacity).unwrap());
         let items: Vec<usize> = (0..capacity + 2).collect();
         let producer = {
             let buffer = buffer.clone();
@@ -32,21 +32,27 @@ fn handoff_is_fifo_and_lossless(capacity: usize) {
 
 #[test]
 fn capacity_one_handoff_is_fifo_and_lossless() {
-    handoff_is_fifo_and_lossless(1);
+    handoff_is_fifo_and_lossless(1, BoundedBuffer::new);
 }
 
 #[test]
 fn two_lock_handoff_is_fifo_and_lossless() {
-    handoff_is_fifo_and_lossless(2);
+    handoff_is_fifo_and_lossless(2, BoundedBuffer::new);
+}
+
+/// As above, in the buffer made for batches: one queue under one lock.
+#[test]
+fn batched_handoff_is_fifo_and_lossless() {
+    handoff_is_fifo_and_lossless(2, BoundedBuffer::for_batches);
 }
 
 /// Two producers compete for room while one consumer takes exactly as many items as they put,
 /// without close: a lost wake-up on either side leaves a thread blocked forever, which loom
 /// reports as a deadlock. Each producer puts two items, so that at capacity 1 and 2 either may
 /// have to wait.
-fn two_producers_one_consumer(capacity: usize) {
+fn two_producers_one_consumer(capacity: usize, make: Make<usize>) {
     model(move || {
-        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+        let buffer = Arc::new(make(capacity).unwrap());
         let mine = |first: usize| -> Vec<usize> { vec![first, first + 1] };
         let producers: Vec<_> = [mine(0), mine(10)]
             .into_iter()
@@ -80,10 +86,16 @@ fn two_producers_one_consumer(capacity: usize) {
 
 #[test]
 fn two_producers_one_consumer_capacity_one_no_lost_wakeup() {
-    two_producers_one_consumer(1);
+    two_producers_one_consumer(1, BoundedBuffer::new);
 }
 
 #[test]
 fn two_producers_one_consumer_two_locks_no_lost_wakeup() {
-    two_producers_one_consumer(2);
+    two_producers_one_consumer(2, BoundedBuffer::new);
+}
+
+/// As above, in the buffer made for batches: one queue under one lock.
+#[test]
+fn two_producers_one_consumer_batched_no_lost_wakeup() {
+    two_producers_one_consumer(2, BoundedBuffer::for_batches);
 }

@@ -12,7 +12,7 @@ use crate::BoundedBuffer;
 #[test]
 fn numbers_at_capacity_one_follow_put_order_across_both_ways_of_taking() {
     model(|| {
-        numbers_follow_put_order(1, 1, 2, |buffer| {
+        numbers_follow_put_order(BoundedBuffer::new, 1, 1, 2, |buffer| {
             for i in 0..2 {
                 buffer.put(i).unwrap();
             }

@@ -1,4 +1,4 @@
-//! Loom models of spurious wake-ups, in both layouts of the buffer: the waiter bookkeeping must stay exact when threads wake without a notify meant for them.
+//! Loom models of spurious wake-ups, in each layout of the buffer: the waiter bookkeeping must stay exact when threads wake without a notify meant for them.
 //!
 //! Loom itself does not wake threads spuriously, so a third thread does it: it calls
 //! `notify_all` on both condition variables without changing the state, exactly what a
@@ -7,14 +7,14 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_support::{assert_consistent, model};
+use super::loom_support::{Make, assert_consistent, model};
 use crate::BoundedBuffer;
 
 /// A producer puts `capacity + 1` items (so it may wait for room) while the consumer takes
 /// them (so it may wait for items) and a third thread wakes everyone spuriously.
-fn spurious_wakeups(capacity: usize) {
+fn spurious_wakeups(capacity: usize, make: Make<usize>) {
     model(move || {
-        let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+        let buffer = Arc::new(make(capacity).unwrap());
         let items: Vec<usize> = (0..capacity + 1).collect();
         let producer = {
             let buffer = buffer.clone();
@@ -41,10 +41,16 @@ fn spurious_wakeups(capacity: usize) {
 
 #[test]
 fn spurious_wakeups_neither_lose_items_nor_leak_waiter_counts() {
-    spurious_wakeups(1);
+    spurious_wakeups(1, BoundedBuffer::new);
 }
 
 #[test]
 fn spurious_wakeups_neither_lose_items_nor_leak_waiter_counts_two_locks() {
-    spurious_wakeups(2);
+    spurious_wakeups(2, BoundedBuffer::new);
+}
+
+/// As above, in the buffer made for batches: one queue under one lock.
+#[test]
+fn spurious_wakeups_neither_lose_items_nor_leak_waiter_counts_batched() {
+    spurious_wakeups(2, BoundedBuffer::for_batches);
 }

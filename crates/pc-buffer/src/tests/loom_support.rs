@@ -3,7 +3,17 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::BoundedBuffer;
+use crate::{BoundedBuffer, CapacityError};
+
+/// A constructor of the buffer: `BoundedBuffer::new` or `BoundedBuffer::for_batches`, so that
+/// a model runs on each layout (at capacity 1 both make the slot; from 2 on, `new` makes the
+/// two-lock buffer and `for_batches` the batched one).
+pub(super) type Make<T> = fn(usize) -> Result<BoundedBuffer<T>, CapacityError>;
+
+/// Both constructors, for the models of behaviour that every layout from capacity 2 on shares.
+pub(super) fn queue_layouts<T>() -> [Make<T>; 2] {
+    [BoundedBuffer::new, BoundedBuffer::for_batches]
+}
 
 /// Runs `f` under every interleaving loom explores, with at most two preemptions unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise, so that the plain `RUSTFLAGS="--cfg loom" cargo test`
@@ -79,8 +89,8 @@ pub(super) fn drain_batches<T>(buffer: &BoundedBuffer<T>, max: usize) -> Vec<T> 
 /// `put` puts the items 1 and 2 from the model's main thread; checks both arrive and the
 /// buffer ends consistent. Without close, a consumer left parked while an item waits is a
 /// deadlock, which loom reports.
-pub(super) fn two_getters_take_one_each(put: fn(&BoundedBuffer<i32>)) {
-    let buffer = Arc::new(BoundedBuffer::new(2).unwrap());
+pub(super) fn two_getters_take_one_each(make: Make<i32>, put: fn(&BoundedBuffer<i32>)) {
+    let buffer = Arc::new(make(2).unwrap());
     let consumers: Vec<_> = (0..2)
         .map(|_| {
             let buffer = buffer.clone();
@@ -100,12 +110,13 @@ pub(super) fn two_getters_take_one_each(put: fn(&BoundedBuffer<i32>)) {
 /// the buffer: every item carries its value as its number, and the numbers between the two
 /// consumers are exactly `0..count`.
 pub(super) fn numbers_follow_put_order(
+    make: Make<usize>,
     capacity: usize,
     batch_max: usize,
     count: usize,
     put: fn(&BoundedBuffer<usize>),
 ) {
-    let buffer = Arc::new(BoundedBuffer::new(capacity).unwrap());
+    let buffer = Arc::new(make(capacity).unwrap());
     let batch_taker = {
         let buffer = buffer.clone();
         thread::spawn(move || {

@@ -54,22 +54,59 @@ fn a_buffer_of_capacity_one_stays_usable_after_a_panic_while_locked() {
     let outcome = thread::scope(|s| s.spawn(|| slot.panic_while_locked()).join());
     assert!(outcome.is_err());
     assert!(slot.is_poisoned());
+    usable_after_poisoning_with_one_item_in(&buffer);
+}
 
-    assert_eq!(buffer.len(), 1);
-    assert_eq!(buffer.try_put(2), Err(crate::TryPutError::Full(2)));
+#[test]
+fn a_buffer_for_batches_stays_usable_after_a_panic_while_locked() {
+    let one = BoundedBuffer::<i32>::for_batches(1).unwrap();
+    assert!(
+        one.slot().is_some(),
+        "capacity 1 is the slot buffer in both constructors"
+    );
+    let buffer = BoundedBuffer::for_batches(3).unwrap();
+    buffer.put(1).unwrap();
+    let batched = buffer
+        .batched()
+        .expect("for_batches(3) is the batched buffer");
+    let outcome = thread::scope(|s| s.spawn(|| batched.panic_while_locked()).join());
+    assert!(outcome.is_err());
+    assert!(batched.is_poisoned());
+    // A swap still works on the poisoned lock, both ways.
+    let mut batch = Vec::with_capacity(3);
+    batch.push(2);
+    assert_eq!(buffer.get_batch(3), Ok(vec![1]));
+    buffer.put_batch_from(&mut batch).unwrap();
+    let mut out = Vec::with_capacity(3);
+    assert_eq!(buffer.get_batch_numbered(&mut out, 3), Ok(1..2));
+    assert_eq!(out, [2]);
+    buffer.put(1).unwrap();
+    usable_after_poisoning_with_one_item_in(&buffer);
+}
+
+/// Checks that `buffer`, holding the item 1 and poisoned, serves every operation and wait, and
+/// ends closed with no waiter counted.
+fn usable_after_poisoning_with_one_item_in(buffer: &BoundedBuffer<i32>) {
+    let capacity = buffer.capacity();
+    for item in 2..=capacity as i32 {
+        buffer.put(item).unwrap();
+    }
+
+    assert_eq!(buffer.len(), capacity);
+    assert_eq!(buffer.try_put(10), Err(crate::TryPutError::Full(10)));
+    let items_put_before = buffer.stats().items_put;
     assert_eq!(buffer.get(), Ok(1));
     thread::scope(|s| {
         s.spawn(|| {
-            for i in 2..5 {
+            for i in 10..13 {
                 buffer.put(i).unwrap();
             }
         });
-        assert_eq!(
-            (0..3).map(|_| buffer.get().unwrap()).collect::<Vec<_>>(),
-            [2, 3, 4]
-        );
+        let taken: Vec<i32> = (0..capacity + 2).map(|_| buffer.get().unwrap()).collect();
+        let expected: Vec<i32> = (2..=capacity as i32).chain(10..13).collect();
+        assert_eq!(taken, expected);
     });
-    assert_eq!(buffer.stats().items_put, 4);
+    assert_eq!(buffer.stats().items_put, items_put_before + 3);
     assert!(buffer.close());
     assert_eq!(buffer.get(), Err(GetError));
     assert_eq!(buffer.waiting(), (0, 0));

@@ -3,7 +3,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{BoundedBuffer, GetTimeoutError, PutTimeoutError};
+use crate::{BoundedBuffer, CapacityError, GetTimeoutError, PutTimeoutError};
 
 /// Wakes every waiter of both condition variables without changing the state, the way a
 /// spurious wake-up looks to them, until `done` says to stop.
@@ -16,11 +16,18 @@ fn storm(buffer: &BoundedBuffer<u32>, done: &std::sync::atomic::AtomicBool) {
 
 #[test]
 fn spurious_wakeups_do_not_shorten_timed_waits() {
-    // Capacity 1 is the one-slot buffer, 3 the two-lock buffer: each has its own timed waits.
-    for capacity in [1, 3] {
+    // Capacity 1 is the one-slot buffer, 3 the two-lock buffer or the batched one: each has
+    // its own timed waits.
+    type Make = fn(usize) -> Result<BoundedBuffer<u32>, CapacityError>;
+    let layouts: [(usize, Make); 3] = [
+        (1, BoundedBuffer::new),
+        (3, BoundedBuffer::new),
+        (3, BoundedBuffer::for_batches),
+    ];
+    for (capacity, make) in layouts {
         let timeout = Duration::from_millis(50);
-        let empty = BoundedBuffer::new(capacity).unwrap();
-        let full = BoundedBuffer::new(capacity).unwrap();
+        let empty = make(capacity).unwrap();
+        let full = make(capacity).unwrap();
         full.put_batch((0..capacity as u32).collect()).unwrap();
         let done = std::sync::atomic::AtomicBool::new(false);
         thread::scope(|s| {
@@ -48,7 +55,12 @@ fn spurious_wakeups_do_not_shorten_timed_waits() {
 
 #[test]
 fn spurious_wakeups_lose_no_item_and_leak_no_waiter() {
-    let buffer = BoundedBuffer::new(2).unwrap();
+    for buffer in [BoundedBuffer::new(2), BoundedBuffer::for_batches(2)] {
+        spurious_wakeups_lose_no_item_and_leak_no_waiter_in(buffer.unwrap());
+    }
+}
+
+fn spurious_wakeups_lose_no_item_and_leak_no_waiter_in(buffer: BoundedBuffer<u32>) {
     let done = std::sync::atomic::AtomicBool::new(false);
     let received: Vec<u32> = thread::scope(|s| {
         s.spawn(|| storm(&buffer, &done));

@@ -8,9 +8,26 @@ use std::thread;
 
 use pc_buffer::{BoundedBuffer, BufferStats};
 
-/// Capacities that give each of the buffer's two layouts: one slot at capacity 1, two locked
-/// halves above it. Tests of behaviour that both must share run at each.
-pub const BOTH_LAYOUTS: [usize; 2] = [1, 3];
+/// A buffer in each of its three layouts, with its capacity: one slot at capacity 1, two locked
+/// halves at capacity 3 (`new`), one locked queue at capacity 3 (`for_batches`). Tests of
+/// behaviour that every layout must share run on each.
+pub fn each_layout<T>() -> [(usize, BoundedBuffer<T>); 3] {
+    [
+        (1, BoundedBuffer::new(1).unwrap()),
+        (3, BoundedBuffer::new(3).unwrap()),
+        (3, BoundedBuffer::for_batches(3).unwrap()),
+    ]
+}
+
+/// A buffer of `capacity` (at least 2) in each layout that holds more than one item: two locked
+/// halves (`new`) and one locked queue (`for_batches`).
+pub fn queue_layouts<T>(capacity: usize) -> [BoundedBuffer<T>; 2] {
+    assert!(capacity >= 2, "capacity 1 is the slot in both");
+    [
+        BoundedBuffer::new(capacity).unwrap(),
+        BoundedBuffer::for_batches(capacity).unwrap(),
+    ]
+}
 
 /// Returns once `producers` producers and `consumers` consumers are blocked inside the buffer.
 ///
