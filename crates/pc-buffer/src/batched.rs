@@ -465,6 +465,9 @@ impl<T> BatchedBuffer<T> {
 impl<T> OneLock for BatchedBuffer<T> {
     type State = Queue<T>;
 
+    /// See [`Waited`]: timed from the first yield, 1.16x the throughput here.
+    const TIMED_FROM_START: bool = false;
+
     #[inline]
     fn mutex(&self) -> &Mutex<Queue<T>> {
         &self.line.queue

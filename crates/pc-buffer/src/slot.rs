@@ -324,6 +324,9 @@ impl<T> SlotBuffer<T> {
 impl<T> OneLock for SlotBuffer<T> {
     type State = Slot<T>;
 
+    /// See [`Waited`]: the clock read at the start of a wait measured 1.5x faster here.
+    const TIMED_FROM_START: bool = true;
+
     #[inline]
     fn mutex(&self) -> &Mutex<Slot<T>> {
         &self.line.slot
