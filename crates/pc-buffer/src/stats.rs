@@ -46,13 +46,13 @@ pub struct BufferStats {
     pub put_waits: u64,
     /// Total time put calls spent waiting for room.
     ///
-    /// At capacity 1 and in a buffer made by
+    /// In a buffer of capacity 2 or more made by
     /// [`for_batches`](crate::BoundedBuffer::for_batches), a wait is timed from the moment the
     /// waiting thread first yields its core or parks: a wait that ends while the thread still
     /// spins (a fraction of a microsecond) is counted in [`put_waits`](Self::put_waits) and adds
-    /// no time. Those layouts hand over most items within such a spin, where reading the clock
-    /// twice would cost as much as the hand-over itself. The two-lock buffer times every wait
-    /// from its start.
+    /// no time. That layout hands most batches over within such a spin, where reading the clock
+    /// twice would cost as much as the hand-over itself. Every other buffer times each wait from
+    /// its start.
     pub put_wait_time: Duration,
     /// Blocking or timed get calls (single or batch) that found the buffer empty, each counted
     /// once however often it waited.
