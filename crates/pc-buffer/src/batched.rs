@@ -6,7 +6,8 @@
 //! item takes the queue's allocation: no item moves under the lock, and a hand-over costs the
 //! one line of the lock, the queue's header and the published length, to the other side and
 //! back. The two-lock layout keeps those on four lines (two locks, two counts), which pays
-//! when single puts and gets overlap and costs a batch hand-over about twice as much (see
+//! when single puts and gets overlap; for pc-roles' batches at capacity 16 it carried 0.65x the
+//! items per second of this one (31.6 against 48.8 M items/s, see
 //! BENCHMARKS.md). The waits are those of the slot of capacity 1 ([`crate::one_lock`]).
 
 use std::collections::VecDeque;
@@ -143,7 +144,7 @@ impl<T> BatchedBuffer<T> {
     /// the item back with the reason when the buffer is closed or the deadline passes first.
     #[inline]
     pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), (T, Refused)> {
-        let (mut queue, outcome, started) = wait_for(self, Side::Put, deadline);
+        let (mut queue, outcome, waited) = wait_for(self, Side::Put, deadline);
         let outcome = match outcome {
             Ok(()) => {
                 queue.items.push_back(item);
@@ -155,7 +156,7 @@ impl<T> BatchedBuffer<T> {
                 Err((item, refused))
             }
         };
-        self.put_waits.add(started);
+        self.put_waits.add(waited);
         outcome
     }
 
@@ -180,17 +181,17 @@ impl<T> BatchedBuffer<T> {
         mut items: impl ExactSizeIterator<Item = T>,
     ) -> Result<(), Vec<T>> {
         while items.len() > 0 {
-            let (mut queue, outcome, started) = wait_for(self, Side::Put, None);
+            let (mut queue, outcome, waited) = wait_for(self, Side::Put, None);
             if outcome.is_err() {
                 drop(queue);
-                self.put_waits.add(started);
+                self.put_waits.add(waited);
                 return Err(items.collect());
             }
             let pushed = items.len().min(self.capacity - queue.items.len());
             // `items` knows its length: `extend` reserves once and moves the run in bulk.
             queue.items.extend(items.by_ref().take(pushed));
             self.count_put(queue, pushed);
-            self.put_waits.add(started);
+            self.put_waits.add(waited);
         }
         Ok(())
     }
@@ -210,10 +211,10 @@ impl<T> BatchedBuffer<T> {
             // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
             return Ok(());
         }
-        let (mut queue, outcome, started) = wait_for(self, Side::Put, None);
+        let (mut queue, outcome, waited) = wait_for(self, Side::Put, None);
         if outcome.is_err() {
             drop(queue);
-            self.put_waits.add(started);
+            self.put_waits.add(waited);
             #[expect(
                 clippy::drain_collect,
                 reason = "`items` keeps its allocation for the caller, as on every other path"
@@ -231,7 +232,7 @@ impl<T> BatchedBuffer<T> {
             // The queue is empty, so the batch is the whole queue, in order.
             let empty = mem::replace(&mut queue.items, VecDeque::from(mem::take(items)));
             self.count_put(queue, n);
-            self.put_waits.add(started);
+            self.put_waits.add(waited);
             // Free: the deque is empty.
             *items = Vec::from(empty);
             return Ok(());
@@ -240,7 +241,7 @@ impl<T> BatchedBuffer<T> {
         let pushed = rest.len().min(room);
         queue.items.extend(rest.by_ref().take(pushed));
         self.count_put(queue, pushed);
-        self.put_waits.add(started);
+        self.put_waits.add(waited);
         self.put_all(rest)
     }
 
@@ -269,7 +270,7 @@ impl<T> BatchedBuffer<T> {
     /// long as it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
     pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<(usize, T), Refused> {
-        let (queue, outcome, started) = wait_for(self, Side::Get, deadline);
+        let (queue, outcome, waited) = wait_for(self, Side::Get, deadline);
         let outcome = match outcome {
             Ok(()) => Ok(self.pop(queue)),
             Err(refused) => {
@@ -277,7 +278,7 @@ impl<T> BatchedBuffer<T> {
                 Err(refused)
             }
         };
-        self.get_waits.add(started);
+        self.get_waits.add(waited);
         outcome
     }
 
@@ -321,10 +322,10 @@ impl<T> BatchedBuffer<T> {
         // Make room in `out` before taking the lock, so that the critical section is the queue
         // operation alone and not an allocation (a batch never exceeds the capacity).
         out.reserve(max.min(keep));
-        let (mut queue, outcome, started) = wait_for(self, Side::Get, None);
+        let (mut queue, outcome, waited) = wait_for(self, Side::Get, None);
         if let Err(refused) = outcome {
             drop(queue);
-            self.get_waits.add(started);
+            self.get_waits.add(waited);
             return Err(refused);
         }
         let len = queue.items.len();
@@ -340,7 +341,7 @@ impl<T> BatchedBuffer<T> {
             None
         };
         self.count_taken(queue, n);
-        self.get_waits.add(started);
+        self.get_waits.add(waited);
         if let Some(taken) = taken_whole {
             // In place: free when the ring does not wrap, one move of the items when it does.
             *out = Vec::from(taken);

@@ -123,7 +123,7 @@ impl<T> SlotBuffer<T> {
     /// passes first.
     #[inline]
     pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), (T, Refused)> {
-        let (slot, outcome, started) = wait_for(self, Side::Put, deadline);
+        let (slot, outcome, waited) = wait_for(self, Side::Put, deadline);
         let outcome = match outcome {
             Ok(()) => {
                 self.fill(slot, item);
@@ -134,7 +134,7 @@ impl<T> SlotBuffer<T> {
                 Err((item, refused))
             }
         };
-        self.put_waits.add(started);
+        self.put_waits.add(waited);
         outcome
     }
 
@@ -170,7 +170,7 @@ impl<T> SlotBuffer<T> {
     /// it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
     pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<(usize, T), Refused> {
-        let (slot, outcome, started) = wait_for(self, Side::Get, deadline);
+        let (slot, outcome, waited) = wait_for(self, Side::Get, deadline);
         let outcome = match outcome {
             Ok(()) => Ok(self.take(slot)),
             Err(refused) => {
@@ -178,7 +178,7 @@ impl<T> SlotBuffer<T> {
                 Err(refused)
             }
         };
-        self.get_waits.add(started);
+        self.get_waits.add(waited);
         outcome
     }
 
