@@ -256,7 +256,7 @@ impl<T> BatchedBuffer<T> {
         let wake = queue.getters.signal(n);
         self.line.len.store(len, Ordering::Release);
         if wake > 0 {
-            self.publish_state(&queue);
+            self.publish(&queue);
         }
         // Notify after the state change and after unlocking: the woken consumer finds the items
         // and does not block again on the lock this thread would still hold.
@@ -357,7 +357,7 @@ impl<T> BatchedBuffer<T> {
         let wake = queue.putters.signal(n);
         self.line.len.store(queue.items.len(), Ordering::Release);
         if wake > 0 {
-            self.publish_state(&queue);
+            self.publish(&queue);
         }
         // As in `count_put`: notify after the state change and after unlocking.
         drop(queue);
@@ -376,7 +376,7 @@ impl<T> BatchedBuffer<T> {
         queue.closed = true;
         let wake_getters = queue.getters.signal_all();
         let wake_putters = queue.putters.signal_all();
-        self.publish_state(&queue);
+        self.publish(&queue);
         drop(queue);
         if wake_getters {
             self.not_empty.notify_all();
@@ -414,16 +414,6 @@ impl<T> BatchedBuffer<T> {
             put_wait_time,
             get_waits,
             get_wait_time,
-        }
-    }
-
-    /// Stores the state word if it changed; under the lock. Only the lock holder writes it, and
-    /// it sits on the line the lock holder already has.
-    #[inline]
-    fn publish_state(&self, queue: &Queue<T>) {
-        let state = queue.state();
-        if state != self.line.state.load(Ordering::Relaxed) {
-            self.line.state.store(state, Ordering::Release);
         }
     }
 
@@ -520,8 +510,14 @@ impl<T> OneLock for BatchedBuffer<T> {
         }
     }
 
+    /// Stores the state word if it changed. Only the lock holder writes it, and it sits on the
+    /// line the lock holder already has. (The length is stored by every operation that changes
+    /// it, in `count_put` and `count_taken`.)
     #[inline]
     fn publish(&self, queue: &Queue<T>) {
-        self.publish_state(queue);
+        let state = queue.state();
+        if state != self.line.state.load(Ordering::Relaxed) {
+            self.line.state.store(state, Ordering::Release);
+        }
     }
 }

@@ -20,6 +20,7 @@ use crate::backoff::{Spinners, back_off};
 #[cfg(not(all(test, loom)))]
 use crate::lock::try_lock;
 use crate::lock::{Refused, Wake, lock, remaining, wait};
+use crate::one_lock::Side;
 use crate::stats::BufferStats;
 use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
@@ -127,15 +128,6 @@ pub(crate) struct Back<T> {
     high_water: usize,
     put_waits: u64,
     put_wait_time: Duration,
-}
-
-/// Which side of the buffer a thread waits on.
-#[derive(Clone, Copy)]
-enum Side {
-    /// A producer waiting for room.
-    Put,
-    /// A consumer waiting for an item.
-    Get,
 }
 
 impl<T> HalvesBuffer<T> {

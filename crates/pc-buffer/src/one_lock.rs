@@ -1,4 +1,4 @@
-//! The waits of the layouts with a single lock (the slot of capacity 1 and the batch queue): lock only once a hint read without the lock says the thread can go on, back off, then park on the side's `Condvar` with counted waiters.
+//! Which side a thread waits on, and the waits of the layouts with a single lock (the slot of capacity 1 and the batch queue): lock only once a hint read without the lock says the thread can go on, back off, then park on the side's `Condvar` with counted waiters.
 //!
 //! Both layouts keep their lock word, their items and a few words that waiting threads read
 //! without the lock on one cache line, so that a hand-over costs that line to the other side
