@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::mem;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
@@ -143,7 +143,12 @@ impl<T> BatchedBuffer<T> {
     /// Puts `item`, waiting for room until `deadline` (`None`: for as long as it takes). Hands
     /// the item back with the reason when the buffer is closed or the deadline passes first.
     #[inline]
-    pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), (T, Refused)> {
+    pub(crate) fn put_until(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(), (T, Refused)> {
         let (mut queue, outcome, waited) = wait_for(self, Side::Put, deadline);
         let outcome = match outcome {
             Ok(()) => {
@@ -156,7 +161,7 @@ impl<T> BatchedBuffer<T> {
                 Err((item, refused))
             }
         };
-        self.put_waits.add(waited);
+        self.put_waits.add(waited, wait_time);
         outcome
     }
 
@@ -179,19 +184,20 @@ impl<T> BatchedBuffer<T> {
     pub(crate) fn put_all(
         &self,
         mut items: impl ExactSizeIterator<Item = T>,
+        wait_time: &mut Duration,
     ) -> Result<(), Vec<T>> {
         while items.len() > 0 {
             let (mut queue, outcome, waited) = wait_for(self, Side::Put, None);
             if outcome.is_err() {
                 drop(queue);
-                self.put_waits.add(waited);
+                self.put_waits.add(waited, wait_time);
                 return Err(items.collect());
             }
             let pushed = items.len().min(self.capacity - queue.items.len());
             // `items` knows its length: `extend` reserves once and moves the run in bulk.
             queue.items.extend(items.by_ref().take(pushed));
             self.count_put(queue, pushed);
-            self.put_waits.add(waited);
+            self.put_waits.add(waited, wait_time);
         }
         Ok(())
     }
@@ -206,7 +212,11 @@ impl<T> BatchedBuffer<T> {
     /// keeps, so later puts do not allocate under the lock, and the queue's is at least `items`',
     /// so the caller gets back what it gave. Otherwise the first run goes in under the lock
     /// already held, and the rest through [`put_all`](Self::put_all).
-    pub(crate) fn put_from(&self, items: &mut Vec<T>) -> Result<(), Vec<T>> {
+    pub(crate) fn put_from(
+        &self,
+        items: &mut Vec<T>,
+        wait_time: &mut Duration,
+    ) -> Result<(), Vec<T>> {
         if items.is_empty() {
             // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
             return Ok(());
@@ -214,7 +224,7 @@ impl<T> BatchedBuffer<T> {
         let (mut queue, outcome, waited) = wait_for(self, Side::Put, None);
         if outcome.is_err() {
             drop(queue);
-            self.put_waits.add(waited);
+            self.put_waits.add(waited, wait_time);
             #[expect(
                 clippy::drain_collect,
                 reason = "`items` keeps its allocation for the caller, as on every other path"
@@ -232,7 +242,7 @@ impl<T> BatchedBuffer<T> {
             // The queue is empty, so the batch is the whole queue, in order.
             let empty = mem::replace(&mut queue.items, VecDeque::from(mem::take(items)));
             self.count_put(queue, n);
-            self.put_waits.add(waited);
+            self.put_waits.add(waited, wait_time);
             // Free: the deque is empty.
             *items = Vec::from(empty);
             return Ok(());
@@ -241,8 +251,8 @@ impl<T> BatchedBuffer<T> {
         let pushed = rest.len().min(room);
         queue.items.extend(rest.by_ref().take(pushed));
         self.count_put(queue, pushed);
-        self.put_waits.add(waited);
-        self.put_all(rest)
+        self.put_waits.add(waited, wait_time);
+        self.put_all(rest, wait_time)
     }
 
     /// Counts `n` items just put, publishes them, and wakes up to `n` parked consumers, after
@@ -269,7 +279,11 @@ impl<T> BatchedBuffer<T> {
     /// Takes the front item with its number, waiting for one until `deadline` (`None`: for as
     /// long as it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
-    pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<(usize, T), Refused> {
+    pub(crate) fn get_until(
+        &self,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(usize, T), Refused> {
         let (queue, outcome, waited) = wait_for(self, Side::Get, deadline);
         let outcome = match outcome {
             Ok(()) => Ok(self.pop(queue)),
@@ -278,7 +292,7 @@ impl<T> BatchedBuffer<T> {
                 Err(refused)
             }
         };
-        self.get_waits.add(waited);
+        self.get_waits.add(waited, wait_time);
         outcome
     }
 
@@ -313,6 +327,7 @@ impl<T> BatchedBuffer<T> {
         &self,
         out: &mut Vec<T>,
         max: usize,
+        wait_time: &mut Duration,
     ) -> Result<Range<usize>, Refused> {
         if max == 0 {
             let next = self.lock().got as usize;
@@ -325,7 +340,7 @@ impl<T> BatchedBuffer<T> {
         let (mut queue, outcome, waited) = wait_for(self, Side::Get, None);
         if let Err(refused) = outcome {
             drop(queue);
-            self.get_waits.add(waited);
+            self.get_waits.add(waited, wait_time);
             return Err(refused);
         }
         let len = queue.items.len();
@@ -341,7 +356,7 @@ impl<T> BatchedBuffer<T> {
             None
         };
         self.count_taken(queue, n);
-        self.get_waits.add(waited);
+        self.get_waits.add(waited, wait_time);
         if let Some(taken) = taken_whole {
             // In place: free when the ring does not wrap, one move of the items when it does.
             *out = Vec::from(taken);

@@ -103,6 +103,11 @@ enum Layout<T> {
 /// Runs `$call` on the buffer's layout, bound to `$buffer`: both layouts have the same internal
 /// interface (the operation's outcome with a [`Refused`] reason, which the public methods
 /// turn into their errors).
+/// A total of waits that nobody reads, for the operations that do not report their waits.
+fn unreported() -> Duration {
+    Duration::ZERO
+}
+
 macro_rules! with_layout {
     ($self:ident, $buffer:ident => $call:expr) => {
         match &$self.layout {
@@ -207,7 +212,38 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get(), Ok("b"));
     /// ```
     pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        with_layout!(self, buffer => buffer.put_until(item, None))
+        self.put_waited(item, &mut unreported())
+    }
+
+    /// Like [`put`](Self::put), and adds to `waited` the time this call waited for room, as
+    /// [`BufferStats::put_wait_time`] counts it (see there). A put that found room at once adds
+    /// nothing, and reads no clock.
+    ///
+    /// For a role that reports where its time went: the buffer reads the clock only when it
+    /// waits, while timing every call from outside would read it twice per call, which costs
+    /// as much as a hand-over between two threads.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(1).unwrap();
+    /// let mut waited = Duration::ZERO;
+    /// buffer.put_waited(1, &mut waited).unwrap(); // room: no wait
+    /// assert_eq!(waited, Duration::ZERO);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| buffer.put_waited(2, &mut waited).unwrap()); // waits until 1 is taken
+    ///     assert_eq!(buffer.get(), Ok(1));
+    /// });
+    /// assert_eq!(buffer.get(), Ok(2));
+    /// assert_eq!(waited, buffer.stats().put_wait_time); // the only wait there was
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Self::put).
+    pub fn put_waited(&self, item: T, waited: &mut Duration) -> Result<(), PutError<T>> {
+        with_layout!(self, buffer => buffer.put_until(item, None, waited))
             .map_err(|(item, _)| PutError(item))
     }
 
@@ -271,7 +307,8 @@ impl<T> BoundedBuffer<T> {
     /// assert!(Instant::now() >= deadline);
     /// ```
     pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
-        with_layout!(self, buffer => buffer.put_until(item, Some(deadline))).map_err(
+        let waited = &mut unreported();
+        with_layout!(self, buffer => buffer.put_until(item, Some(deadline), waited)).map_err(
             |(item, refused)| match refused {
                 Refused::Closed => PutTimeoutError::Closed(item),
                 // Only a try is refused with `WouldBlock`.
@@ -297,7 +334,7 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.put_batch(vec![4, 5]).unwrap_err().into_inner(), vec![4, 5]);
     /// ```
     pub fn put_batch(&self, items: Vec<T>) -> Result<(), PutError<Vec<T>>> {
-        self.put_all(items.into_iter())
+        self.put_all(items.into_iter(), &mut unreported())
     }
 
     /// Like [`put_batch`](Self::put_batch), but moves the items out of `items` and leaves it
@@ -329,17 +366,36 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.put_batch_from(&mut batch).unwrap_err().into_inner(), [20]);
     /// ```
     pub fn put_batch_from(&self, items: &mut Vec<T>) -> Result<(), PutError<Vec<T>>> {
+        self.put_batch_from_waited(items, &mut unreported())
+    }
+
+    /// Like [`put_batch_from`](Self::put_batch_from), and adds to `waited` the time this call
+    /// waited for room, as [`put_waited`](Self::put_waited) does: every wait of a batch that
+    /// goes in over several rounds.
+    ///
+    /// # Errors
+    ///
+    /// As [`put_batch_from`](Self::put_batch_from).
+    pub fn put_batch_from_waited(
+        &self,
+        items: &mut Vec<T>,
+        waited: &mut Duration,
+    ) -> Result<(), PutError<Vec<T>>> {
         match &self.layout {
-            Layout::Halves(buffer) => buffer.put_from(items).map_err(PutError),
-            Layout::Batched(buffer) => buffer.put_from(items).map_err(PutError),
+            Layout::Halves(buffer) => buffer.put_from(items, waited).map_err(PutError),
+            Layout::Batched(buffer) => buffer.put_from(items, waited).map_err(PutError),
             // One slot: nothing to swap.
-            Layout::Slot(_) => self.put_all(items.drain(..)),
+            Layout::Slot(_) => self.put_all(items.drain(..), waited),
         }
     }
 
     /// Puts every item of `items`, a run at a time; on close hands back the rest.
-    fn put_all(&self, items: impl ExactSizeIterator<Item = T>) -> Result<(), PutError<Vec<T>>> {
-        with_layout!(self, buffer => buffer.put_all(items)).map_err(PutError)
+    fn put_all(
+        &self,
+        items: impl ExactSizeIterator<Item = T>,
+        waited: &mut Duration,
+    ) -> Result<(), PutError<Vec<T>>> {
+        with_layout!(self, buffer => buffer.put_all(items, waited)).map_err(PutError)
     }
 
     /// Takes the item at the front, waiting while the buffer is empty.
@@ -458,7 +514,39 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(out, ['a', 'b', 'c']);
     /// ```
     pub fn get_batch_into(&self, out: &mut Vec<T>, max: usize) -> Result<usize, GetError> {
-        self.get_batch_numbered(out, max)
+        self.get_batch_into_waited(out, max, &mut unreported())
+    }
+
+    /// Like [`get_batch_into`](Self::get_batch_into), and adds to `waited` the time this call
+    /// waited for an item, as [`BufferStats::get_wait_time`] counts it; a call that found items
+    /// at once adds nothing (see [`put_waited`](Self::put_waited)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pc_buffer::BoundedBuffer;
+    ///
+    /// let buffer = BoundedBuffer::new(4).unwrap();
+    /// let (mut out, mut waited) = (Vec::new(), Duration::ZERO);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| buffer.get_batch_into_waited(&mut out, 4, &mut waited).unwrap());
+    ///     buffer.put_batch(vec![1, 2]).unwrap();
+    /// });
+    /// assert!(!out.is_empty());
+    /// // Whether the consumer waited depends on which thread ran first; either way the buffer
+    /// // counted the same wait it added.
+    /// assert_eq!(waited, buffer.stats().get_wait_time);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`get_batch_into`](Self::get_batch_into).
+    pub fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, GetError> {
+        self.get_batch_numbered_waited(out, max, waited)
             .map(|numbers| numbers.len())
     }
 
@@ -488,13 +576,30 @@ impl<T> BoundedBuffer<T> {
         out: &mut Vec<T>,
         max: usize,
     ) -> Result<Range<usize>, GetError> {
-        with_layout!(self, buffer => buffer.get_batch_numbered(out, max)).map_err(|_| GetError)
+        self.get_batch_numbered_waited(out, max, &mut unreported())
+    }
+
+    /// Like [`get_batch_numbered`](Self::get_batch_numbered), and adds to `waited` the time
+    /// this call waited for an item (see [`get_batch_into_waited`](Self::get_batch_into_waited)).
+    ///
+    /// # Errors
+    ///
+    /// As [`get_batch_numbered`](Self::get_batch_numbered).
+    pub fn get_batch_numbered_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<Range<usize>, GetError> {
+        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, waited))
+            .map_err(|_| GetError)
     }
 
     /// Takes the item at the front with its number (see
     /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
     pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
-        with_layout!(self, buffer => buffer.get_until(None)).map_err(|_| GetError)
+        let waited = &mut unreported();
+        with_layout!(self, buffer => buffer.get_until(None, waited)).map_err(|_| GetError)
     }
 
     /// Takes the item at the front with its number (see
@@ -511,7 +616,8 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.get_numbered_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
     /// ```
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
-        with_layout!(self, buffer => buffer.get_until(Some(deadline))).map_err(|refused| {
+        let waited = &mut unreported();
+        with_layout!(self, buffer => buffer.get_until(Some(deadline), waited)).map_err(|refused| {
             match refused {
                 Refused::Closed => GetTimeoutError::Closed,
                 // Only a try is refused with `WouldBlock`.

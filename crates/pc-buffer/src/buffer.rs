@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::error::Error;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::err::{BufferGetError, BufferPutError};
 use crate::{BoundedBuffer, BufferStats};
@@ -96,6 +96,50 @@ pub trait Buffer<T> {
         Ok(1)
     }
 
+    /// [`put`](Self::put), adding to `waited` how long it waited for room.
+    ///
+    /// The roles report their blocked time through these `_waited` operations. The default
+    /// times the whole call, so for a buffer behind a broker `waited` includes the round trip;
+    /// [`BoundedBuffer`] adds only its waits, as its statistics count them, and reads no clock
+    /// when it does not wait (see [`BoundedBuffer::put_waited`]).
+    fn put_waited(
+        &self,
+        item: T,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<T, Self::TransportError>> {
+        let started = Instant::now();
+        let put = self.put(item);
+        *waited += started.elapsed();
+        put
+    }
+
+    /// [`put_batch_from`](Self::put_batch_from), adding to `waited` how long it waited for
+    /// room (see [`put_waited`](Self::put_waited)).
+    fn put_batch_from_waited(
+        &self,
+        items: &mut Vec<T>,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<Vec<T>, Self::TransportError>> {
+        let started = Instant::now();
+        let put = self.put_batch_from(items);
+        *waited += started.elapsed();
+        put
+    }
+
+    /// [`get_batch_into`](Self::get_batch_into), adding to `waited` how long it waited for an
+    /// item (see [`put_waited`](Self::put_waited)).
+    fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Self::TransportError>> {
+        let started = Instant::now();
+        let got = self.get_batch_into(out, max);
+        *waited += started.elapsed();
+        got
+    }
+
     /// Closes the buffer: puts fail from now on, gets drain what is left. Idempotent.
     fn close(&self) -> Result<(), Self::TransportError>;
 
@@ -155,6 +199,34 @@ impl<T> Buffer<T> for BoundedBuffer<T> {
         max: usize,
     ) -> Result<usize, BufferGetError<Infallible>> {
         BoundedBuffer::get_batch_into(self, out, max).map_err(Into::into)
+    }
+
+    #[inline]
+    fn put_waited(
+        &self,
+        item: T,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<T, Infallible>> {
+        BoundedBuffer::put_waited(self, item, waited).map_err(Into::into)
+    }
+
+    #[inline]
+    fn put_batch_from_waited(
+        &self,
+        items: &mut Vec<T>,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<Vec<T>, Infallible>> {
+        BoundedBuffer::put_batch_from_waited(self, items, waited).map_err(Into::into)
+    }
+
+    #[inline]
+    fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Infallible>> {
+        BoundedBuffer::get_batch_into_waited(self, out, max, waited).map_err(Into::into)
     }
 
     fn close(&self) -> Result<(), Infallible> {
@@ -234,6 +306,34 @@ macro_rules! forward_buffer {
                 max: usize,
             ) -> Result<usize, BufferGetError<Self::TransportError>> {
                 (**self).get_batch_into(out, max)
+            }
+
+            #[inline]
+            fn put_waited(
+                &self,
+                item: T,
+                waited: &mut Duration,
+            ) -> Result<(), BufferPutError<T, Self::TransportError>> {
+                (**self).put_waited(item, waited)
+            }
+
+            #[inline]
+            fn put_batch_from_waited(
+                &self,
+                items: &mut Vec<T>,
+                waited: &mut Duration,
+            ) -> Result<(), BufferPutError<Vec<T>, Self::TransportError>> {
+                (**self).put_batch_from_waited(items, waited)
+            }
+
+            #[inline]
+            fn get_batch_into_waited(
+                &self,
+                out: &mut Vec<T>,
+                max: usize,
+                waited: &mut Duration,
+            ) -> Result<usize, BufferGetError<Self::TransportError>> {
+                (**self).get_batch_into_waited(out, max, waited)
             }
 
             fn close(&self) -> Result<(), Self::TransportError> {

@@ -176,8 +176,13 @@ impl<T> HalvesBuffer<T> {
     /// Puts `item`, waiting for room until `deadline` (`None`: for as long as it takes). Hands
     /// the item back with the reason when the buffer is closed or the deadline passes first.
     #[inline]
-    pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), (T, Refused)> {
-        match self.back_with_room(deadline) {
+    pub(crate) fn put_until(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(), (T, Refused)> {
+        match self.back_with_room(deadline, wait_time) {
             Ok(back) => {
                 self.push(back, item);
                 Ok(())
@@ -204,9 +209,10 @@ impl<T> HalvesBuffer<T> {
     pub(crate) fn put_all(
         &self,
         mut items: impl ExactSizeIterator<Item = T>,
+        wait_time: &mut Duration,
     ) -> Result<(), Vec<T>> {
         while items.len() > 0 {
-            let Ok(mut back) = self.back_with_room(None) else {
+            let Ok(mut back) = self.back_with_room(None, wait_time) else {
                 return Err(items.collect());
             };
             let room = self.room(&mut back);
@@ -237,12 +243,16 @@ impl<T> HalvesBuffer<T> {
     ///
     /// When the swap does not apply, the first run goes in under the lock already held, and the
     /// rest through [`put_all`](Self::put_all).
-    pub(crate) fn put_from(&self, items: &mut Vec<T>) -> Result<(), Vec<T>> {
+    pub(crate) fn put_from(
+        &self,
+        items: &mut Vec<T>,
+        wait_time: &mut Duration,
+    ) -> Result<(), Vec<T>> {
         if items.is_empty() {
             // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
             return Ok(());
         }
-        let Ok(mut back) = self.back_with_room(None) else {
+        let Ok(mut back) = self.back_with_room(None, wait_time) else {
             #[expect(
                 clippy::drain_collect,
                 reason = "`items` keeps its allocation for the caller, as on every other path"
@@ -268,7 +278,7 @@ impl<T> HalvesBuffer<T> {
         let pushed = rest.len().min(room);
         back.queue.extend(rest.by_ref().take(pushed));
         self.count_put(back, pushed);
-        self.put_all(rest)
+        self.put_all(rest, wait_time)
     }
 
     /// The room the queues keep allocated: what a swap of allocations must leave them.
@@ -280,8 +290,13 @@ impl<T> HalvesBuffer<T> {
     /// Takes the front item with its number, waiting for one until `deadline` (`None`: for
     /// as long as it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
-    pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<(usize, T), Refused> {
-        self.front_with_items(deadline).map(|front| self.pop(front))
+    pub(crate) fn get_until(
+        &self,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(usize, T), Refused> {
+        self.front_with_items(deadline, wait_time)
+            .map(|front| self.pop(front))
     }
 
     /// Takes the front item with its number if there is one right now;
@@ -304,6 +319,7 @@ impl<T> HalvesBuffer<T> {
         &self,
         out: &mut Vec<T>,
         max: usize,
+        wait_time: &mut Duration,
     ) -> Result<Range<usize>, Refused> {
         if max == 0 {
             let next = self.got.load(Ordering::Acquire);
@@ -320,7 +336,7 @@ impl<T> HalvesBuffer<T> {
         if front.queue.len() < max {
             // Short of a full batch: top it up from the back, so a batch takes all it can.
             if let Err(found) = self.top_up(&mut front, max) {
-                front = self.front_with_items_slow(front, found, None)?;
+                front = self.front_with_items_slow(front, found, None, wait_time)?;
             }
         }
         let len = front.queue.len();
@@ -580,12 +596,13 @@ impl<T> HalvesBuffer<T> {
     fn back_with_room(
         &self,
         deadline: Option<Instant>,
+        wait_time: &mut Duration,
     ) -> Result<MutexGuard<'_, Back<T>>, Refused> {
         let mut back = self.lock_back();
         if !back.closed && self.room(&mut back) > 0 {
             return Ok(back);
         }
-        self.back_with_room_slow(back, deadline)
+        self.back_with_room_slow(back, deadline, wait_time)
     }
 
     /// [`back_with_room`](Self::back_with_room) once the buffer is full or closed: back off,
@@ -596,6 +613,7 @@ impl<T> HalvesBuffer<T> {
         &'a self,
         mut back: MutexGuard<'a, Back<T>>,
         deadline: Option<Instant>,
+        wait_time: &mut Duration,
     ) -> Result<MutexGuard<'a, Back<T>>, Refused> {
         if back.closed {
             return Err(Refused::Closed);
@@ -623,8 +641,10 @@ impl<T> HalvesBuffer<T> {
                 break Ok(());
             }
         };
+        let waited = started.elapsed();
         back.put_waits += 1;
-        back.put_wait_time += started.elapsed();
+        back.put_wait_time += waited;
+        *wait_time += waited;
         outcome.map(|()| back)
     }
 
@@ -660,12 +680,13 @@ impl<T> HalvesBuffer<T> {
     fn front_with_items(
         &self,
         deadline: Option<Instant>,
+        wait_time: &mut Duration,
     ) -> Result<MutexGuard<'_, Front<T>>, Refused> {
         let mut front = self.lock_front();
         // An empty front takes the back's items right here: one more lock, no call, no clock.
         if front.queue.is_empty() {
             if let Err(found) = self.refill(&mut front, deadline.is_none()) {
-                return self.front_with_items_slow(front, found, deadline);
+                return self.front_with_items_slow(front, found, deadline, wait_time);
             }
         }
         Ok(front)
@@ -681,6 +702,7 @@ impl<T> HalvesBuffer<T> {
         mut front: MutexGuard<'a, Front<T>>,
         mut found: Option<Refused>,
         deadline: Option<Instant>,
+        wait_time: &mut Duration,
     ) -> Result<MutexGuard<'a, Front<T>>, Refused> {
         let mut started = None;
         let mut backed_off = false;
@@ -711,8 +733,10 @@ impl<T> HalvesBuffer<T> {
             }
         };
         if let Some(started) = started {
+            let waited = started.elapsed();
             front.get_waits += 1;
-            front.get_wait_time += started.elapsed();
+            front.get_wait_time += waited;
+            *wait_time += waited;
         }
         outcome.map(|()| front)
     }

@@ -143,7 +143,28 @@
 //!
 //! [`stats`](BoundedBuffer::stats) tells how often and how long producers waited on a full
 //! buffer and consumers on an empty one: the first means the consumers are the bottleneck, the
-//! second the producers.
+//! second the producers. To split those totals by thread, the `_waited` operations
+//! ([`put_waited`](BoundedBuffer::put_waited), [`put_batch_from_waited`](BoundedBuffer::put_batch_from_waited),
+//! [`get_batch_into_waited`](BoundedBuffer::get_batch_into_waited)) add each call's own wait to
+//! a total of the caller's, reading the clock only when they wait:
+//!
+//! ```
+//! use std::time::Duration;
+//! use pc_buffer::BoundedBuffer;
+//!
+//! let buffer = BoundedBuffer::new(2).unwrap();
+//! let mut consumer_waited = Duration::ZERO;
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         let mut out = Vec::new();
+//!         while buffer.get_batch_into_waited(&mut out, 2, &mut consumer_waited).is_ok() {}
+//!         assert_eq!(out, [1, 2, 3]);
+//!     });
+//!     buffer.put_batch(vec![1, 2, 3]).unwrap();
+//!     buffer.close();
+//! });
+//! assert_eq!(consumer_waited, buffer.stats().get_wait_time); // the only consumer
+//! ```
 //!
 //! ## Generic code
 //!

@@ -195,9 +195,10 @@ impl Waits {
         }
     }
 
-    /// Counts a wait, if the operation waited, and its time since its clock started.
+    /// Counts a wait, if the operation waited, and its time since its clock started; adds that
+    /// time to the caller's `total` too (see `BoundedBuffer::put_waited`).
     #[inline]
-    pub(crate) fn add(&self, waited: Waited) {
+    pub(crate) fn add(&self, waited: Waited, total: &mut Duration) {
         // Relaxed: the totals are statistics, read as a snapshot.
         match waited {
             Waited::No => {}
@@ -205,9 +206,11 @@ impl Waits {
                 self.count.fetch_add(1, Ordering::Relaxed);
             }
             Waited::Since(started) => {
-                let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let time = started.elapsed();
+                let nanos = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
                 self.count.fetch_add(1, Ordering::Relaxed);
                 self.nanos.fetch_add(nanos, Ordering::Relaxed);
+                *total += time;
             }
         }
     }

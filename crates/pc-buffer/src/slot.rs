@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
@@ -122,7 +122,12 @@ impl<T> SlotBuffer<T> {
     /// takes). Hands the item back with the reason when the buffer is closed or the deadline
     /// passes first.
     #[inline]
-    pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), (T, Refused)> {
+    pub(crate) fn put_until(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(), (T, Refused)> {
         let (slot, outcome, waited) = wait_for(self, Side::Put, deadline);
         let outcome = match outcome {
             Ok(()) => {
@@ -134,7 +139,7 @@ impl<T> SlotBuffer<T> {
                 Err((item, refused))
             }
         };
-        self.put_waits.add(waited);
+        self.put_waits.add(waited, wait_time);
         outcome
     }
 
@@ -169,7 +174,11 @@ impl<T> SlotBuffer<T> {
     /// Takes the item with its number, waiting for one until `deadline` (`None`: for as long as
     /// it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
-    pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<(usize, T), Refused> {
+    pub(crate) fn get_until(
+        &self,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(usize, T), Refused> {
         let (slot, outcome, waited) = wait_for(self, Side::Get, deadline);
         let outcome = match outcome {
             Ok(()) => Ok(self.take(slot)),
@@ -178,7 +187,7 @@ impl<T> SlotBuffer<T> {
                 Err(refused)
             }
         };
-        self.get_waits.add(waited);
+        self.get_waits.add(waited, wait_time);
         outcome
     }
 
@@ -211,9 +220,13 @@ impl<T> SlotBuffer<T> {
 
     /// Puts every item of `items`, one at a time (a batch cannot move more than one item into a
     /// slot of one). Hands back the items not put if the buffer is closed first.
-    pub(crate) fn put_all(&self, mut items: impl Iterator<Item = T>) -> Result<(), Vec<T>> {
+    pub(crate) fn put_all(
+        &self,
+        mut items: impl Iterator<Item = T>,
+        wait_time: &mut Duration,
+    ) -> Result<(), Vec<T>> {
         while let Some(item) = items.next() {
-            if let Err((item, _)) = self.put_until(item, None) {
+            if let Err((item, _)) = self.put_until(item, None, wait_time) {
                 return Err(std::iter::once(item).chain(items).collect());
             }
         }
@@ -226,12 +239,13 @@ impl<T> SlotBuffer<T> {
         &self,
         out: &mut Vec<T>,
         max: usize,
+        wait_time: &mut Duration,
     ) -> Result<Range<usize>, Refused> {
         if max == 0 {
             let next = self.lock().got() as usize;
             return Ok(next..next);
         }
-        let (number, item) = self.get_until(None)?;
+        let (number, item) = self.get_until(None, wait_time)?;
         out.push(item);
         Ok(number..number.wrapping_add(1))
     }

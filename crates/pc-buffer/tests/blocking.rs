@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::{Arc, mpsc};
 use std::thread;
+use std::time::Duration;
 
 use common::{each_layout, queue_layouts, until, until_blocked};
 use pc_buffer::{BoundedBuffer, GetError};
@@ -205,4 +206,66 @@ fn a_take_or_a_put_is_seen_at_once_by_the_other_side() {
         }
     });
     assert!(buffer.is_empty());
+}
+
+#[test]
+fn the_waited_operations_add_exactly_the_waits_the_stats_count() {
+    for (capacity, buffer) in each_layout() {
+        let mut waited = Duration::ZERO;
+        // Room and items at once: nothing waits, nothing is added.
+        buffer.put_waited(0, &mut waited).unwrap();
+        let mut items = vec![1];
+        if capacity > 1 {
+            buffer
+                .put_batch_from_waited(&mut items, &mut waited)
+                .unwrap();
+        }
+        let mut out = Vec::new();
+        buffer
+            .get_batch_into_waited(&mut out, 1, &mut waited)
+            .unwrap();
+        assert_eq!((out.as_slice(), waited), ([0].as_slice(), Duration::ZERO));
+        buffer.try_iter().for_each(drop);
+
+        // A put that waits for room, a batch put that waits for room, a get that waits for an
+        // item: each adds its own wait, which the stats count too.
+        buffer.put_batch((0..capacity).collect()).unwrap();
+        let (mut put_waited, mut batch_waited, mut get_waited) =
+            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        thread::scope(|s| {
+            s.spawn(|| buffer.put_waited(10, &mut put_waited).unwrap());
+            until_blocked(&buffer, 1, 0);
+            assert_eq!(buffer.get(), Ok(0));
+        });
+        assert!(put_waited > Duration::ZERO);
+        assert_eq!(put_waited, buffer.stats().put_wait_time);
+        let mut batch = vec![11];
+        thread::scope(|s| {
+            s.spawn(|| {
+                buffer
+                    .put_batch_from_waited(&mut batch, &mut batch_waited)
+                    .unwrap()
+            });
+            until_blocked(&buffer, 1, 0);
+            assert_eq!(buffer.get(), Ok(if capacity == 1 { 10 } else { 1 }));
+        });
+        assert!(batch_waited > Duration::ZERO);
+        assert_eq!(put_waited + batch_waited, buffer.stats().put_wait_time);
+        buffer.try_iter().for_each(drop);
+        thread::scope(|s| {
+            let consumer = s.spawn(|| {
+                let mut out = Vec::new();
+                buffer
+                    .get_batch_numbered_waited(&mut out, 4, &mut get_waited)
+                    .map(|numbers| (numbers, out))
+            });
+            until_blocked(&buffer, 0, 1);
+            buffer.put(20).unwrap();
+            let (numbers, out) = consumer.join().unwrap().unwrap();
+            assert_eq!((numbers.len(), out), (1, vec![20]));
+        });
+        assert!(get_waited > Duration::ZERO);
+        assert_eq!(get_waited, buffer.stats().get_wait_time);
+        assert_eq!(buffer.stats().put_waits, 2);
+    }
 }

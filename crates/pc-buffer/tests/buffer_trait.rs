@@ -1,9 +1,12 @@
 //! The `Buffer` trait: generic code over the in-memory buffer, forwarding through references and `Arc`, and the transport errors a networked buffer reports.
 
+mod common;
+
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{until, until_blocked};
 use pc_buffer::{BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats};
 
 /// Moves everything from `source` to `sink` through the trait's batch calls, then closes `sink`.
@@ -178,4 +181,62 @@ fn default_batch_get_returns_one_item_per_call_and_closed_at_the_end() {
         transport.to_string(),
         "buffer transport failed while getting"
     );
+}
+
+#[test]
+fn default_waited_operations_time_the_whole_call() {
+    let buffer = FlakyBuffer {
+        inner: BoundedBuffer::new(1).unwrap(),
+        puts: Mutex::new(0),
+        fail_on: usize::MAX,
+    };
+    let (mut put_waited, mut batch_waited, mut get_waited) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut batch = vec![2];
+    buffer.inner.put(0).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            Buffer::put_waited(&buffer, 1, &mut put_waited).unwrap();
+            Buffer::put_batch_from_waited(&buffer, &mut batch, &mut batch_waited).unwrap();
+        });
+        // Each put waits in the full slot until this thread takes.
+        until(&buffer.inner, |stats| stats.producers_waiting == 1);
+        assert_eq!(buffer.inner.get(), Ok(0));
+        until(&buffer.inner, |stats| {
+            stats.producers_waiting == 1 && stats.put_waits == 1
+        });
+        assert_eq!(buffer.inner.get(), Ok(1));
+    });
+    assert_eq!(buffer.inner.get(), Ok(2));
+    std::thread::scope(|s| {
+        let consumer = s.spawn(|| {
+            let mut out = Vec::new();
+            Buffer::get_batch_into_waited(&buffer, &mut out, 4, &mut get_waited).map(|_| out)
+        });
+        until_blocked(&buffer.inner, 0, 1);
+        buffer.inner.put(3).unwrap();
+        assert_eq!(consumer.join().unwrap().unwrap(), [3]);
+    });
+    // The default times each call from outside: the inner buffer's wait and the rest of the
+    // call around it.
+    let stats = buffer.stats();
+    assert_eq!((stats.put_waits, stats.get_waits), (2, 1));
+    assert!(put_waited > Duration::ZERO && batch_waited > Duration::ZERO);
+    assert!(put_waited + batch_waited >= stats.put_wait_time);
+    assert!(get_waited >= stats.get_wait_time && get_waited > Duration::ZERO);
+    assert!(batch.is_empty());
+}
+
+#[test]
+fn forwarding_keeps_the_in_memory_buffer_from_timing_what_did_not_wait() {
+    let buffer = Arc::new(BoundedBuffer::new(4).unwrap());
+    let mut waited = Duration::ZERO;
+    Buffer::put_waited(&buffer, 1, &mut waited).unwrap();
+    Buffer::put_batch_from_waited(&&*buffer, &mut vec![2, 3], &mut waited).unwrap();
+    let mut out = Vec::new();
+    Buffer::get_batch_into_waited(&buffer, &mut out, 4, &mut waited).unwrap();
+    assert_eq!(out, [1, 2, 3]);
+    // No operation waited, and the buffer reads no clock then: exactly zero. The trait's
+    // default, timing each call from outside, would have added the calls' own time.
+    assert_eq!(waited, Duration::ZERO);
 }

@@ -133,7 +133,18 @@ impl<T> Buffer<T> for Taker<'_, T> {
         out: &mut Vec<T>,
         max: usize,
     ) -> Result<usize, BufferGetError<Infallible>> {
-        let numbers = self.numbered.buffer.get_batch_numbered(out, max)?;
+        self.get_batch_into_waited(out, max, &mut Duration::default())
+    }
+
+    #[inline]
+    fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Infallible>> {
+        let buffer = &self.numbered.buffer;
+        let numbers = buffer.get_batch_numbered_waited(out, max, waited)?;
         let count = numbers.len();
         self.pending.set(numbers);
         Ok(count)
@@ -163,8 +174,16 @@ impl<T> Buffer<T> for Taker<'_, T> {
 impl<T> Buffer<(usize, T)> for Numbered<T> {
     type TransportError = Infallible;
 
-    fn put(&self, (index, item): (usize, T)) -> Result<(), BufferPutError<(usize, T), Infallible>> {
-        Buffer::put(&self.buffer, item).map_err(|err| err.map(|item| (index, item)))
+    fn put(&self, item: (usize, T)) -> Result<(), BufferPutError<(usize, T), Infallible>> {
+        self.put_waited(item, &mut Duration::default())
+    }
+
+    fn put_waited(
+        &self,
+        (index, item): (usize, T),
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<(usize, T), Infallible>> {
+        Buffer::put_waited(&self.buffer, item, waited).map_err(|err| err.map(|item| (index, item)))
     }
 
     fn put_timeout(
@@ -187,6 +206,14 @@ impl<T> Buffer<(usize, T)> for Numbered<T> {
         &self,
         items: &mut Vec<(usize, T)>,
     ) -> Result<(), BufferPutError<Vec<(usize, T)>, Infallible>> {
+        self.put_batch_from_waited(items, &mut Duration::default())
+    }
+
+    fn put_batch_from_waited(
+        &self,
+        items: &mut Vec<(usize, T)>,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<Vec<(usize, T)>, Infallible>> {
         let Some(&(first, _)) = items.first() else {
             return Ok(());
         };
@@ -195,7 +222,7 @@ impl<T> Buffer<(usize, T)> for Numbered<T> {
         debug_assert!(items.iter().zip(first..).all(|(&(index, _), n)| index == n));
         let mut stripped = self.stripped.lock().unwrap_or_else(PoisonError::into_inner);
         stripped.extend(items.drain(..).map(|(_, item)| item));
-        Buffer::put_batch_from(&self.buffer, &mut stripped).map_err(|err| {
+        Buffer::put_batch_from_waited(&self.buffer, &mut stripped, waited).map_err(|err| {
             // The items not delivered are the last ones of the batch.
             err.map(|rest| (first + count - rest.len()..).zip(rest).collect())
         })

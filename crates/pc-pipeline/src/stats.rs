@@ -104,9 +104,11 @@ pub struct PipelineStats {
     /// Total time consumers waited on an empty buffer (summed over consumers), as the buffer
     /// times its waits ([`BufferStats::get_wait_time`](pc_buffer::BufferStats::get_wait_time)).
     pub consumer_wait: Duration,
-    /// What each producer did.
+    /// What each producer did. Their blocked times add up to
+    /// [`producer_wait`](Self::producer_wait): each role's is its share of the buffer's count.
     pub producers: Vec<RoleReport>,
-    /// What each consumer did.
+    /// What each consumer did. Their blocked times add up to
+    /// [`consumer_wait`](Self::consumer_wait).
     pub consumers: Vec<RoleReport>,
     /// Which side held the other up.
     pub bottleneck: Bottleneck,

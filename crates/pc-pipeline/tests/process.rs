@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use pc_pipeline::{Bottleneck, Pipeline, PipelineStats};
+use pc_pipeline::{Bottleneck, Pipeline, PipelineStats, RoleReport};
 
 /// The counts of a successful run add up.
 fn assert_complete(stats: &PipelineStats, n: usize) {
@@ -23,6 +23,10 @@ fn assert_complete(stats: &PipelineStats, n: usize) {
     let consumer_items: usize = stats.consumers.iter().map(|r| r.items).sum();
     let producer_items: usize = stats.producers.iter().map(|r| r.items).sum();
     assert_eq!((consumer_items, producer_items), (n, n));
+    // The roles are blocked exactly for the waits the buffer counted on their side.
+    let blocked = |roles: &[RoleReport]| roles.iter().map(|r| r.blocked).sum::<Duration>();
+    assert_eq!(blocked(&stats.producers), stats.producer_wait, "{stats}");
+    assert_eq!(blocked(&stats.consumers), stats.consumer_wait, "{stats}");
 }
 
 #[test]

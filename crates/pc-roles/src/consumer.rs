@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::iter;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pc_buffer::Buffer;
 
@@ -11,7 +11,7 @@ use crate::err::{Role, RoleError, StopCause};
 use crate::hook::{ConsumeHook, NoHook, OnConsume};
 use crate::panic::catch_panic as catch;
 use crate::producer::{halt, stopped};
-use crate::report::{Clock, RoleReport};
+use crate::report::RoleReport;
 
 /// Work done on each item taken from the buffer; it may fail.
 ///
@@ -214,13 +214,14 @@ impl<H> ConsumerRole<H> {
         let batch_max = if self.delay.is_zero() { self.batch } else { 1 };
         let mut report = RoleReport::default();
         let mut batch = Vec::with_capacity(batch_max);
-        // Blocked in each get, busy from there to the next one: two clock reads per batch.
-        let mut clock = Clock::start();
+        // Blocked is what the gets say they waited (see `RoleReport::blocked`); busy is the rest,
+        // computed at the end.
+        let started = Instant::now();
         loop {
-            let got = buffer.get_batch_into(&mut batch, batch_max);
-            report.blocked += clock.lap();
+            let got = buffer.get_batch_into_waited(&mut batch, batch_max, &mut report.blocked);
             if let Err(err) = got {
                 sink.flush();
+                report.end(started);
                 return match err.transport_error_into() {
                     // Closed and drained: the normal end.
                     None => Ok(report),
@@ -235,7 +236,7 @@ impl<H> ConsumerRole<H> {
                 if stop.load(Ordering::Relaxed) {
                     let unprocessed = iter::once(item).chain(items).collect();
                     sink.flush();
-                    report.busy += clock.lap();
+                    report.end(started);
                     return Err(stopped(StopCause::Stopped, unprocessed, report));
                 }
                 let outcome = catch(|| consumer.consume(item));
@@ -265,13 +266,12 @@ impl<H> ConsumerRole<H> {
                     let unprocessed = items.collect();
                     halt(stop, buffer);
                     sink.flush();
-                    report.busy += clock.lap();
+                    report.end(started);
                     return Err(stopped(cause, unprocessed, report));
                 }
-                report.pace(self.delay, &mut clock);
+                report.pace(self.delay);
             }
             sink.flush();
-            report.busy += clock.lap();
         }
     }
 }

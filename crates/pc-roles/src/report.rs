@@ -4,44 +4,62 @@ use std::time::{Duration, Instant};
 
 /// What one role did during a run: how many items it handled and where its time went.
 ///
-/// `busy + blocked + paced` is the role's whole running time, up to the few instructions between
-/// measurements. A producer is busy while it pulls items from its source and runs its callback;
-/// a consumer is busy while its work and callback run.
+/// `busy + blocked + paced` is the role's whole running time. `blocked` is what the buffer's
+/// operations said they waited ([`Buffer::put_waited`](pc_buffer::Buffer::put_waited) and its
+/// siblings), `paced` the delays slept, and `busy` the rest: pulling items from the source or
+/// processing them, the callbacks, and the buffer operations' own cost when they did not wait.
+///
+/// The role reads the clock at its start and end and around each delay, never around a buffer
+/// operation: [`BoundedBuffer`](pc_buffer::BoundedBuffer) reads it only when an operation
+/// waits. Timing every operation from outside took two clock reads per batch, about as long as
+/// the hand-over itself: one producer and one consumer ran 1.18x faster at capacity 16 without
+/// them (see BENCHMARKS.md, fourteenth session).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RoleReport {
     /// Items handled: put into the buffer by a producer, processed (successfully or not) by a
     /// consumer.
     pub items: usize,
-    /// Time spent producing or processing items, callbacks included.
+    /// Time spent producing or processing items, callbacks and the buffer operations that did
+    /// not wait included: the running time neither blocked nor paced.
     pub busy: Duration,
-    /// Time spent inside buffer operations: waiting for room (producer) or for items (consumer).
+    /// Time buffer operations waited: for room (producer) or for items (consumer), as the
+    /// buffer measures it. For a [`BoundedBuffer`](pc_buffer::BoundedBuffer), the role's share
+    /// of [`BufferStats::put_wait_time`](pc_buffer::BufferStats::put_wait_time) or
+    /// [`get_wait_time`](pc_buffer::BufferStats::get_wait_time): a wait is timed from its start,
+    /// or in the layout made for batches from its first yield.
     pub blocked: Duration,
     /// Time spent in the per-item delay.
     pub paced: Duration,
 }
 
 impl RoleReport {
-    /// Ends a busy stretch at `clock`, sleeps for `delay` and counts the sleep as paced. Does
-    /// nothing if `delay` is zero.
+    /// Sleeps for `delay` and counts the sleep as paced. Does nothing if `delay` is zero.
     ///
     /// Called once per item: the check stays inline and the sleep is out of line, so that the
     /// compiler inlines the check into the roles' loops in every build. When it did not (a
     /// call per item, and the report kept in memory across it), the pipeline at capacity 1024
     /// ran at 0.8x in the comparison runner (see BENCHMARKS.md).
     #[inline(always)]
-    pub(crate) fn pace(&mut self, delay: Duration, clock: &mut Clock) {
+    pub(crate) fn pace(&mut self, delay: Duration) {
         if !delay.is_zero() {
-            self.sleep_paced(delay, clock);
+            self.sleep_paced(delay);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn sleep_paced(&mut self, delay: Duration, clock: &mut Clock) {
-        self.busy += clock.lap();
+    fn sleep_paced(&mut self, delay: Duration) {
+        let started = Instant::now();
         std::thread::sleep(delay);
-        self.paced += clock.lap();
+        self.paced += started.elapsed();
+    }
+
+    /// Ends a role that ran since `started`: busy is the time it was neither blocked nor
+    /// paced.
+    pub(crate) fn end(&mut self, started: Instant) {
+        let accounted = self.blocked.saturating_add(self.paced);
+        self.busy = started.elapsed().saturating_sub(accounted);
     }
 }
 

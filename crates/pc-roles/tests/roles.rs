@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pc_roles::{
     BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, ConsumerRole, Flow,
@@ -315,6 +315,59 @@ fn a_consumer_with_a_delay_takes_one_item_at_a_time_and_reports_the_pacing() {
     assert_eq!((report.items, count), (3, 3));
     assert_eq!(lens.into_inner().unwrap(), [2, 1, 0], "one item per get");
     assert!(report.paced >= Duration::from_millis(6));
+}
+
+/// Polls the buffer's own bookkeeping (no sleep) until `condition` holds.
+fn until(buffer: &BoundedBuffer<u64>, condition: impl Fn(&BufferStats) -> bool) {
+    while !condition(&buffer.stats()) {
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_role_is_blocked_for_exactly_the_waits_its_buffer_counts() {
+    let buffers = [
+        BoundedBuffer::new(1).unwrap(),
+        BoundedBuffer::new(4).unwrap(),
+        BoundedBuffer::for_batches(4).unwrap(),
+    ];
+    for buffer in buffers {
+        let started = Instant::now();
+        let (producer, consumer) = std::thread::scope(|s| {
+            let consumer = s.spawn(|| {
+                let mut sum = 0;
+                let report = ConsumerRole::new()
+                    .batch(4)
+                    .run(from_fn(|x: u64| x), &buffer, |out: Result<u64, _>| {
+                        sum += out.unwrap();
+                        Flow::Continue
+                    })
+                    .unwrap();
+                (report, sum)
+            });
+            // The consumer parks on the empty buffer first: its report must show that wait.
+            until(&buffer, |stats| stats.consumers_waiting == 1);
+            let producer = ProducerRole::new()
+                .chunk(4)
+                .run(0..200u64, &buffer)
+                .unwrap();
+            buffer.close();
+            (producer, consumer.join().unwrap())
+        });
+        let elapsed = started.elapsed();
+        let (consumer, sum) = consumer;
+        assert_eq!((producer.items, consumer.items, sum), (200, 200, 199 * 100));
+        // One role per side: each role's blocked time is its side's whole wait time, to the
+        // nanosecond, since the buffer adds the same measurement to both.
+        let stats = buffer.stats();
+        assert_eq!(producer.blocked, stats.put_wait_time);
+        assert_eq!(consumer.blocked, stats.get_wait_time);
+        assert!(consumer.blocked > Duration::ZERO);
+        for report in [producer, consumer] {
+            assert_eq!(report.paced, Duration::ZERO);
+            assert!(report.busy + report.blocked <= elapsed);
+        }
+    }
 }
 
 /// A buffer whose connection fails on the `fail_at`-th put and on every get after `gets_ok` gets.
