@@ -107,10 +107,7 @@ pub trait Buffer<T> {
         item: T,
         waited: &mut Duration,
     ) -> Result<(), BufferPutError<T, Self::TransportError>> {
-        let started = Instant::now();
-        let put = self.put(item);
-        *waited += started.elapsed();
-        put
+        timed(waited, || self.put(item))
     }
 
     /// [`put_batch_from`](Self::put_batch_from), adding to `waited` how long it waited for
@@ -120,10 +117,7 @@ pub trait Buffer<T> {
         items: &mut Vec<T>,
         waited: &mut Duration,
     ) -> Result<(), BufferPutError<Vec<T>, Self::TransportError>> {
-        let started = Instant::now();
-        let put = self.put_batch_from(items);
-        *waited += started.elapsed();
-        put
+        timed(waited, || self.put_batch_from(items))
     }
 
     /// [`get_batch_into`](Self::get_batch_into), adding to `waited` how long it waited for an
@@ -134,10 +128,7 @@ pub trait Buffer<T> {
         max: usize,
         waited: &mut Duration,
     ) -> Result<usize, BufferGetError<Self::TransportError>> {
-        let started = Instant::now();
-        let got = self.get_batch_into(out, max);
-        *waited += started.elapsed();
-        got
+        timed(waited, || self.get_batch_into(out, max))
     }
 
     /// Closes the buffer: puts fail from now on, gets drain what is left. Idempotent.
@@ -159,6 +150,14 @@ pub trait Buffer<T> {
 
     /// A snapshot of the buffer's counters (as far as the implementation keeps them).
     fn stats(&self) -> BufferStats;
+}
+
+/// Runs `operation` and adds its whole time to `waited`: the `_waited` defaults.
+fn timed<R>(waited: &mut Duration, operation: impl FnOnce() -> R) -> R {
+    let started = Instant::now();
+    let outcome = operation();
+    *waited += started.elapsed();
+    outcome
 }
 
 impl<T> Buffer<T> for BoundedBuffer<T> {
