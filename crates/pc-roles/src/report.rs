@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 /// The role reads the clock at its start and end and around each delay, never around a buffer
 /// operation: [`BoundedBuffer`](pc_buffer::BoundedBuffer) reads it only when an operation
 /// waits. Timing every operation from outside took two clock reads per batch, about as long as
-/// the hand-over itself: one producer and one consumer ran 1.18x faster at capacity 16 without
-/// them (see BENCHMARKS.md, fourteenth session).
+/// the hand-over itself: the pipeline with one consumer ran 1.18x faster at capacity 16 without
+/// them. (The roles alone over the two-lock layout, one producer and one consumer moving whole
+/// chunks, ran slower without them: see BENCHMARKS.md, fourteenth session.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RoleReport {
