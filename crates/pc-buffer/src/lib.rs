@@ -144,7 +144,8 @@
 //! [`stats`](BoundedBuffer::stats) tells how often and how long producers waited on a full
 //! buffer and consumers on an empty one: the first means the consumers are the bottleneck, the
 //! second the producers. To split those totals by thread, the `_waited` operations
-//! ([`put_waited`](BoundedBuffer::put_waited), [`put_batch_from_waited`](BoundedBuffer::put_batch_from_waited),
+//! ([`put_waited`](BoundedBuffer::put_waited),
+//! [`put_batch_from_waited`](BoundedBuffer::put_batch_from_waited),
 //! [`get_batch_into_waited`](BoundedBuffer::get_batch_into_waited)) add each call's own wait to
 //! a total of the caller's, reading the clock only when they wait:
 //!
