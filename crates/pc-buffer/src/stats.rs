@@ -41,8 +41,9 @@ pub struct BufferStats {
     pub items_put: u64,
     /// Items taken so far.
     pub items_got: u64,
-    /// Blocking or timed put calls (single or batch) that found the buffer full, each counted
-    /// once however often it waited.
+    /// Waits of blocking or timed put calls that found the buffer full. A single put counts
+    /// once however often it waited; a batch put that does not fit at once goes in over
+    /// several rounds and counts once per round that waited.
     pub put_waits: u64,
     /// Total time put calls spent waiting for room.
     ///
