@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::iter;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use pc_buffer::Buffer;
 
 use crate::err::{Role, RoleError, StopCause};
 use crate::hook::{ConsumeHook, NoHook, OnConsume};
-use crate::panic::catch_panic as catch;
+use crate::panic::{catch_panic as catch, panic_message};
 use crate::producer::{halt, stopped};
 use crate::report::RoleReport;
 
@@ -232,46 +233,70 @@ impl<H> ConsumerRole<H> {
                 };
             }
             let mut items = batch.drain(..);
-            while let Some(item) = items.next() {
-                if stop.load(Ordering::Relaxed) {
+            // One catch for the whole batch, which costs nothing until a panic: the work is
+            // known to be the culprit when it panics with `in_work` set.
+            let mut in_work = false;
+            let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+                for item in items.by_ref() {
+                    if stop.load(Ordering::Relaxed) {
+                        return Some(Exit::Stopped(item));
+                    }
+                    report.items += 1;
+                    in_work = true;
+                    let outcome = consumer.consume(item);
+                    in_work = false;
+                    let mut cause = None;
+                    if let (true, Ok(output)) = (H::ACTIVE, &outcome) {
+                        let count = report.items;
+                        let called = catch(|| self.hook.call(output, count, buffer.len()));
+                        if let Err(message) = called {
+                            let role = Role::OnConsume;
+                            cause = Some(StopCause::Panicked { role, message });
+                        }
+                    }
+                    // The output reaches the sink even if the callback panicked on it.
+                    if sink.accept(outcome) == Flow::Stop && cause.is_none() {
+                        cause = Some(StopCause::Halted);
+                    }
+                    if let Some(cause) = cause {
+                        return Some(Exit::Failed(cause));
+                    }
+                    report.pace(self.delay);
+                }
+                None
+            }));
+            let (cause, unprocessed) = match caught {
+                Ok(None) => {
+                    sink.flush();
+                    continue;
+                }
+                Ok(Some(Exit::Stopped(item))) => {
                     let unprocessed = iter::once(item).chain(items).collect();
                     sink.flush();
                     report.end(started);
                     return Err(stopped(StopCause::Stopped, unprocessed, report));
                 }
-                let outcome = catch(|| consumer.consume(item));
-                report.items += 1;
-                let mut cause = None;
-                match outcome {
-                    Err(message) => {
-                        let role = Role::Consumer;
-                        cause = Some(StopCause::Panicked { role, message });
-                    }
-                    Ok(outcome) => {
-                        if let (true, Ok(output)) = (H::ACTIVE, &outcome) {
-                            let count = report.items;
-                            let called = catch(|| self.hook.call(output, count, buffer.len()));
-                            if let Err(message) = called {
-                                let role = Role::OnConsume;
-                                cause = Some(StopCause::Panicked { role, message });
-                            }
-                        }
-                        // The output reaches the sink even if the callback panicked on it.
-                        if sink.accept(outcome) == Flow::Stop && cause.is_none() {
-                            cause = Some(StopCause::Halted);
-                        }
-                    }
+                Ok(Some(Exit::Failed(cause))) => (cause, items.collect()),
+                Err(payload) if in_work => {
+                    let message = panic_message(&*payload);
+                    let role = Role::Consumer;
+                    (StopCause::Panicked { role, message }, items.collect())
                 }
-                if let Some(cause) = cause {
-                    let unprocessed = items.collect();
-                    halt(stop, buffer);
-                    sink.flush();
-                    report.end(started);
-                    return Err(stopped(cause, unprocessed, report));
-                }
-                report.pace(self.delay);
-            }
+                // Not user code of this role: the sink's own panic goes on.
+                Err(payload) => panic::resume_unwind(payload),
+            };
+            halt(stop, buffer);
             sink.flush();
+            report.end(started);
+            return Err(stopped(cause, unprocessed, report));
         }
     }
+}
+
+/// How a batch ended early.
+enum Exit<T, E> {
+    /// The stop flag was set; the item was taken and not processed.
+    Stopped(T),
+    /// The role stops.
+    Failed(StopCause<E>),
 }

@@ -17,12 +17,24 @@ use crate::report::RoleReport;
 pub trait Producer<T> {
     /// The next item, or `None` when there are no more.
     fn produce(&mut self) -> Option<T>;
+
+    /// How many more items [`produce`](Self::produce) gives without waiting: a lower bound, 0
+    /// when the producer cannot tell. A producer role reads ahead only as far as this promises.
+    /// For an iterator it is the lower bound of its `size_hint`.
+    fn promised(&self) -> usize {
+        0
+    }
 }
 
 impl<I: Iterator> Producer<I::Item> for I {
     #[inline]
     fn produce(&mut self) -> Option<I::Item> {
         self.next()
+    }
+
+    #[inline]
+    fn promised(&self) -> usize {
+        self.size_hint().0
     }
 }
 
@@ -79,6 +91,11 @@ impl<H> ProducerRole<H> {
     /// Pulls up to `chunk` items (at least 1) and puts them with one batch put, taking the
     /// buffer's lock once per chunk instead of once per item. The callback still sees every
     /// item; `buffer_len` is then the length after the chunk's put.
+    ///
+    /// A chunk holds the first item pulled and then only as many as the producer
+    /// [promises](Producer::promised) to give without waiting. A source that waits (a channel,
+    /// a socket, or one fed by the run's own output) is therefore never waited on while the
+    /// producer holds items it pulled: they are put first.
     pub fn chunk(mut self, chunk: usize) -> Self {
         self.chunk = chunk.max(1);
         self
@@ -180,6 +197,17 @@ impl<H> ProducerRole<H> {
             let mut exhausted = false;
             let mut panicked = None;
             while items.len() < chunk {
+                // Only the first pull of a chunk may wait; the others take what was promised.
+                if !items.is_empty() {
+                    match catch(|| source.promised()) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(message) => {
+                            panicked = Some((Role::Producer, message));
+                            break;
+                        }
+                    }
+                }
                 let item = match catch(|| source.produce()) {
                     Ok(Some(item)) => item,
                     Ok(None) => {
