@@ -537,7 +537,10 @@ impl<T> HalvesBuffer<T> {
     #[cfg(not(all(test, loom)))]
     #[inline]
     pub(crate) fn refill_pauses(&self) -> usize {
-        let small = (2 * self.capacity).clamp(REFILL_PAUSES_MIN, REFILL_PAUSES_SMALL);
+        let small = self
+            .capacity
+            .saturating_mul(2)
+            .clamp(REFILL_PAUSES_MIN, REFILL_PAUSES_SMALL);
         let large = (self.capacity / 4).min(REFILL_PAUSES_MAX);
         small.max(large)
     }
