@@ -19,9 +19,11 @@ fn run(consumers: usize) -> Result<Vec<Digest>, Box<dyn std::error::Error>> {
         .consumers(consumers)
         .ordered(true)
         .build()?;
-    let digests = pipeline.try_process(records(RECORDS), |record| {
-        digest(&record, ROUNDS).ok_or_else(|| format!("malformed record: {record}"))
-    })?;
+    let digests = pipeline
+        .try_process(records(RECORDS), |record| {
+            digest(&record, ROUNDS).ok_or_else(|| format!("malformed record: {record}"))
+        })
+        .map_err(|err| err.without_items())?;
     println!("--- {consumers} consumer(s) ---");
     print!("{}", pipeline.stats().expect("the pipeline has run"));
     println!();

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pc_examples::{digest, records};
 use pc_pipeline::{Pipeline, Stage};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let total: u64 = match std::env::args().nth(1) {
         Some(arg) => arg.parse()?,
         None => 2_000_000,

@@ -37,7 +37,7 @@ fn parse(line: String) -> Result<Reading, String> {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
     let source = records(RECORDS).enumerate().map(|(n, line)| {
         if n as u64 % DAMAGED_EVERY == DAMAGED_EVERY - 1 {

@@ -16,7 +16,7 @@ fn peak_memory_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let items: u64 = match std::env::args().nth(1) {
         Some(arg) => arg.parse()?,
         None => 100_000_000,

@@ -8,12 +8,13 @@
 //! hence already handed in: that consumer never waits, finishes its batch, and moves `next`.
 //! When a run stops early the window stops waiting altogether.
 //!
-//! The same argument holds for a stage of a staged run, whose window is keyed by the order in
-//! which the stage's workers took items from its input buffer (see `staged::worker`): items
-//! leave that buffer in key order, exactly as they leave a pipeline's buffer in input order.
+//! The window is keyed by the order in which the segment's workers took items from its input
+//! (see `engine::input`): items leave that input in key order, so the argument holds for
+//! every segment, whatever the order of the source indices its items carry.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The outcome of one item, as the window keeps it.
 pub(crate) enum Slot<R> {
@@ -28,35 +29,9 @@ pub(crate) enum Slot<R> {
 pub(crate) trait Release<R> {
     /// Takes the next outcome in key order.
     fn release(&mut self, key: usize, slot: Slot<R>);
-    /// Ends one hand-in: whatever `release` gathered may be passed on now.
-    fn flush(&mut self) {}
-}
-
-/// The results of a [`Pipeline`](crate::Pipeline) run, in input order.
-pub(crate) struct InOrder<R> {
-    /// Results released in input order, without their indices.
-    results: Vec<R>,
-    /// Indices of the failed items the window passed, in order: with them the index of each
-    /// released result can be rebuilt without storing it.
-    passed_failed: Vec<usize>,
-}
-
-impl<R> InOrder<R> {
-    pub(crate) fn with_capacity(expected: usize) -> Self {
-        Self {
-            results: Vec::with_capacity(expected),
-            passed_failed: Vec::new(),
-        }
-    }
-}
-
-impl<R> Release<R> for InOrder<R> {
-    fn release(&mut self, key: usize, slot: Slot<R>) {
-        match slot {
-            Slot::Done(result) => self.results.push(result),
-            Slot::Failed => self.passed_failed.push(key),
-        }
-    }
+    /// Ends one hand-in: whatever `release` gathered may be passed on now; `waited` grows by
+    /// the time passing it on waited.
+    fn flush(&mut self, waited: &mut Duration);
 }
 
 pub(crate) struct ReorderWindow<R, O> {
@@ -79,12 +54,13 @@ struct Window<R, O> {
 
 impl<R, O: Release<R>> ReorderWindow<R, O> {
     /// A window that lets consumers run at most `width` items ahead of the oldest outstanding
-    /// one (at least 1), releasing into `out`.
+    /// one (at least 1), releasing into `out`. Nothing is allocated up front: a width of
+    /// `usize::MAX` is a window without a bound.
     pub(crate) fn new(width: usize, out: O) -> Self {
         Self {
             state: Mutex::new(Window {
                 next: 0,
-                pending: VecDeque::with_capacity(width),
+                pending: VecDeque::new(),
                 out,
                 waiting: 0,
                 stopped: false,
@@ -99,21 +75,27 @@ impl<R, O: Release<R>> ReorderWindow<R, O> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands in the outcomes of one batch, in increasing index order, emptying `outcomes`.
-    pub(crate) fn deposit(&self, outcomes: &mut Vec<(usize, Slot<R>)>) {
+    /// Hands in the outcomes of one batch, in increasing key order, emptying `outcomes`;
+    /// `waited` grows by the time spent waiting for earlier keys and passing results on.
+    pub(crate) fn deposit(&self, outcomes: &mut Vec<(usize, Slot<R>)>, waited: &mut Duration) {
         let Some(&(first, _)) = outcomes.first() else {
             return;
         };
         let mut window = self.lock();
         // A `while`, not an `if`: a wake-up says `next` moved, not that it moved far enough for
-        // this batch, and wake-ups can be spurious.
-        while !window.stopped && first >= window.next + self.width {
+        // this batch, and wake-ups can be spurious. The clock is read only when it waits.
+        let mut started = None;
+        while !window.stopped && first >= window.next.saturating_add(self.width) {
+            started.get_or_insert_with(Instant::now);
             window.waiting += 1;
             window = self
                 .advanced
                 .wait(window)
                 .unwrap_or_else(PoisonError::into_inner);
             window.waiting -= 1;
+        }
+        if let Some(started) = started {
+            *waited += started.elapsed();
         }
         let wake = {
             let window = &mut *window;
@@ -134,7 +116,7 @@ impl<R, O: Release<R>> ReorderWindow<R, O> {
                 window.next += 1;
             }
             // Still under the lock: a later hand-in cannot overtake these results.
-            window.out.flush();
+            window.out.flush(waited);
             window.next != before && window.waiting > 0
         };
         drop(window);
@@ -166,52 +148,5 @@ impl<R, O: Release<R>> ReorderWindow<R, O> {
                 _ => None,
             })
             .collect()
-    }
-}
-
-impl<R> ReorderWindow<R, InOrder<R>> {
-    /// What the window holds at the end of a run.
-    pub(crate) fn into_released(self) -> Released<R> {
-        let pending = self.take_pending();
-        let window = self
-            .state
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        Released {
-            results: window.out.results,
-            passed_failed: window.out.passed_failed,
-            pending,
-        }
-    }
-}
-
-/// The results a window released in input order, and those still waiting for an earlier item.
-pub(crate) struct Released<R> {
-    /// Results released in input order, without their indices.
-    pub(crate) results: Vec<R>,
-    passed_failed: Vec<usize>,
-    /// Results still waiting for an earlier item when the run stopped, with their indices.
-    pub(crate) pending: Vec<(usize, R)>,
-}
-
-impl<R> Released<R> {
-    /// How many results the window holds.
-    pub(crate) fn len(&self) -> usize {
-        self.results.len() + self.pending.len()
-    }
-
-    /// Every result with its input index, in input order.
-    pub(crate) fn into_indexed(self) -> impl Iterator<Item = (usize, R)> {
-        // Released results fill the indices from 0 up that did not fail.
-        let mut failed = self.passed_failed.into_iter().peekable();
-        let mut index = 0;
-        let released = self.results.into_iter().map(move |result| {
-            while failed.next_if_eq(&index).is_some() {
-                index += 1;
-            }
-            index += 1;
-            (index - 1, result)
-        });
-        released.chain(self.pending)
     }
 }

@@ -25,10 +25,6 @@ impl<R> IndexedRuns<R> {
         }
     }
 
-    pub(crate) fn reserve(&mut self, additional: usize) {
-        self.results.reserve(additional);
-    }
-
     #[inline]
     pub(crate) fn push(&mut self, index: usize, result: R) {
         if self.starts.is_empty() || index != self.next {
@@ -38,8 +34,16 @@ impl<R> IndexedRuns<R> {
         self.results.push(result);
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.results.len()
+    /// Pushes `results` with consecutive indices from `first`, in one move, emptying it.
+    pub(crate) fn append(&mut self, first: usize, results: &mut Vec<R>) {
+        if results.is_empty() {
+            return;
+        }
+        if self.starts.is_empty() || first != self.next {
+            self.starts.push((self.results.len(), first));
+        }
+        self.next = first + results.len();
+        self.results.append(results);
     }
 
     /// The results without their indices, in the order they were pushed.
@@ -83,7 +87,6 @@ mod tests {
         for (index, result) in pushed {
             runs.push(index, result);
         }
-        assert_eq!(runs.len(), 7);
         assert_eq!(runs.starts, [(0, 0), (3, 7), (5, 3), (6, 20)]);
         assert!(runs.into_indexed().eq(pushed));
     }

@@ -1,0 +1,616 @@
+//! What a segment's workers read, and each worker's view of it as a [`Buffer`]: the source pulled by the workers themselves, bare items numbered in source order, or items with their indices.
+//!
+//! A view tells the worker's sink the key and source index of each outcome, in the order the
+//! role took the items. Keys are the order in which the segment's workers took their inputs,
+//! which an ordered segment releases in (see `reorder`); they are the buffer's own numbers
+//! ([`BoundedBuffer::get_batch_numbered`]), so a key is never carried through a buffer.
+//!
+//! Where the source feeds the first segment, a key is the source index itself: the source is
+//! read in order under one lock, and producer threads put into the buffer under that lock, so
+//! the buffer's `n`-th item is the source's `n`-th. The buffer then carries bare items, which
+//! halves the bytes a `u64` hand-over moves between cores and lets a batch swap allocations
+//! with the buffer.
+
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
+
+use pc_buffer::{BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats};
+use pc_roles::catch_panic as catch;
+
+use crate::control::Control;
+use crate::err::{Cause, Place, worker_number};
+
+/// A worker's view of its segment's input.
+pub(crate) trait View<T>: Buffer<T, TransportError = Infallible> {
+    /// Whether the keys of the items taken are their source indices.
+    const KEYS_ARE_INDICES: bool;
+
+    /// The keys of the batch taken last: consecutive, in the order the role gets the items.
+    fn keys(&self) -> Range<usize>;
+
+    /// The source index of the item at `position` in the batch taken last.
+    fn index(&self, position: usize) -> usize;
+
+    /// The time the view's gets waited since this was last asked.
+    fn take_waited(&self) -> Duration;
+
+    /// Time spent reading the source, for the source's row (only a view of the source reads it).
+    fn source_busy(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// The keys of the batch taken last, and the waits so far, shared by the views.
+#[derive(Default)]
+struct Numbers {
+    keys: Cell<Range<usize>>,
+    waited: Cell<Duration>,
+}
+
+impl Numbers {
+    fn keys(&self) -> Range<usize> {
+        let keys = self.keys.take();
+        self.keys.set(keys.clone());
+        keys
+    }
+
+    fn took(&self, keys: Range<usize>, waited: Duration) {
+        self.keys.set(keys);
+        self.waited.set(self.waited.get() + waited);
+    }
+}
+
+/// Refusals shared by the views: nothing is put through a worker's view.
+macro_rules! refuse_puts {
+    () => {
+        fn put(&self, item: T) -> Result<(), BufferPutError<T, Infallible>> {
+            Err(BufferPutError::Closed(item))
+        }
+
+        fn put_timeout(&self, item: T, _: Duration) -> Result<(), BufferPutError<T, Infallible>> {
+            Err(BufferPutError::Closed(item))
+        }
+
+        fn get(&self) -> Result<T, BufferGetError<Infallible>> {
+            let mut one = Vec::with_capacity(1);
+            self.get_batch_into(&mut one, 1)?;
+            one.pop().ok_or(BufferGetError::Closed)
+        }
+
+        fn get_timeout(&self, _: Duration) -> Result<T, BufferGetError<Infallible>> {
+            self.get()
+        }
+
+        #[inline]
+        fn get_batch_into(
+            &self,
+            out: &mut Vec<T>,
+            max: usize,
+        ) -> Result<usize, BufferGetError<Infallible>> {
+            self.get_batch_into_waited(out, max, &mut Duration::default())
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The source, read by the workers.
+
+/// The source as the first segment's workers read it: each pull takes the source's lock and
+/// reads a batch. Behind a trait so that a segment's code does not depend on the iterator's
+/// type.
+pub(crate) trait Pull<T>: Send + Sync {
+    /// Appends up to `max` items (at least 1) to `out`; returns their source indices, or
+    /// `None` once the source is done or the run stopped. `waited` grows by the time spent
+    /// waiting for another worker's pull; `busy` by the time spent reading the source.
+    fn pull(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        worker: usize,
+        waited: &mut Duration,
+        busy: &mut Duration,
+    ) -> Option<Range<usize>>;
+}
+
+/// The source iterator and how far it has been read.
+struct Reading<I> {
+    source: I,
+    next: usize,
+    done: bool,
+}
+
+/// The source read by the workers of the first segment.
+pub(crate) struct SourceInput<'a, I, E> {
+    reading: Mutex<Reading<I>>,
+    /// Items read so far: the source row's output and the first stage's input.
+    pulled: Arc<AtomicUsize>,
+    control: Arc<Control<'a, E>>,
+}
+
+impl<'a, I, E> SourceInput<'a, I, E> {
+    pub(crate) fn new(source: I, pulled: Arc<AtomicUsize>, control: Arc<Control<'a, E>>) -> Self {
+        Self {
+            reading: Mutex::new(Reading {
+                source,
+                next: 0,
+                done: false,
+            }),
+            pulled,
+            control,
+        }
+    }
+
+    /// Takes the source's lock, counting the time another worker held it as waiting.
+    fn lock(&self, waited: &mut Duration) -> MutexGuard<'_, Reading<I>> {
+        match self.reading.try_lock() {
+            Ok(reading) => reading,
+            // A panic in the source is caught under the lock, so it is never poisoned.
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                let started = Instant::now();
+                let reading = self.reading.lock().unwrap_or_else(PoisonError::into_inner);
+                *waited += started.elapsed();
+                reading
+            }
+        }
+    }
+}
+
+impl<I, E> Pull<I::Item> for SourceInput<'_, I, E>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+    E: Send,
+{
+    fn pull(
+        &self,
+        out: &mut Vec<I::Item>,
+        max: usize,
+        worker: usize,
+        waited: &mut Duration,
+        busy: &mut Duration,
+    ) -> Option<Range<usize>> {
+        if self.control.stopped() {
+            return None;
+        }
+        let mut reading = self.lock(waited);
+        if reading.done || self.control.stopped() {
+            return None;
+        }
+        let started = Instant::now();
+        let before = out.len();
+        let reading = &mut *reading;
+        let source = &mut reading.source;
+        let read = catch(|| {
+            // Only the first pull of a batch may wait: after it, read ahead only as far as the
+            // source promises, so a source fed by the run's own output is never waited on while
+            // this worker holds items it depends on.
+            let Some(first) = source.next() else {
+                return true;
+            };
+            out.push(first);
+            loop {
+                let want = (max - (out.len() - before)).min(source.size_hint().0);
+                if want == 0 {
+                    return false;
+                }
+                let had = out.len();
+                out.extend(source.by_ref().take(want));
+                if out.len() - had < want {
+                    // The source broke its promise: it is done.
+                    return true;
+                }
+            }
+        });
+        let first = reading.next;
+        reading.next += out.len() - before;
+        match read {
+            Ok(exhausted) => reading.done = exhausted,
+            Err(message) => {
+                reading.done = true;
+                self.control.fail(Cause::Panicked {
+                    stage: "source".to_owned(),
+                    place: Place::Source,
+                    worker: worker_number(worker),
+                    index: Some(reading.next),
+                    message,
+                });
+            }
+        }
+        // Published before the items leave this call, so a report never shows a stage
+        // handing on more than the source gave.
+        self.pulled.store(reading.next, Ordering::Release);
+        *busy += started.elapsed();
+        (reading.next > first).then_some(first..reading.next)
+    }
+}
+
+/// One worker's view of the source.
+pub(crate) struct SourceView<'v, T> {
+    source: &'v dyn Pull<T>,
+    worker: usize,
+    numbers: Numbers,
+    busy: Cell<Duration>,
+}
+
+impl<'v, T> SourceView<'v, T> {
+    pub(crate) fn new(source: &'v dyn Pull<T>, worker: usize) -> Self {
+        Self {
+            source,
+            worker,
+            numbers: Numbers::default(),
+            busy: Cell::new(Duration::ZERO),
+        }
+    }
+}
+
+impl<T> Buffer<T> for SourceView<'_, T> {
+    type TransportError = Infallible;
+
+    refuse_puts!();
+
+    fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Infallible>> {
+        let (mut wait, mut busy) = (Duration::ZERO, self.busy.get());
+        let pulled = self
+            .source
+            .pull(out, max, self.worker, &mut wait, &mut busy);
+        self.busy.set(busy);
+        *waited += wait;
+        let numbers = pulled.ok_or(BufferGetError::Closed)?;
+        let count = numbers.len();
+        self.numbers.took(numbers, wait);
+        Ok(count)
+    }
+
+    fn close(&self) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        false
+    }
+
+    /// Nothing waits in front of the workers: the source is read on demand.
+    fn len(&self) -> usize {
+        0
+    }
+
+    fn capacity(&self) -> usize {
+        usize::MAX
+    }
+
+    fn stats(&self) -> BufferStats {
+        BufferStats::default()
+    }
+}
+
+impl<T> View<T> for SourceView<'_, T> {
+    const KEYS_ARE_INDICES: bool = true;
+
+    fn keys(&self) -> Range<usize> {
+        self.numbers.keys()
+    }
+
+    #[inline]
+    fn index(&self, position: usize) -> usize {
+        self.numbers.keys().start + position
+    }
+
+    fn take_waited(&self) -> Duration {
+        self.numbers.waited.take()
+    }
+
+    fn source_busy(&self) -> Duration {
+        self.busy.get()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bare items put by producer threads.
+
+/// A [`BoundedBuffer`] of bare items behind the [`Buffer`] of `(index, item)` pairs the
+/// producer roles put. Every item put must carry the index that equals its position in put
+/// order: producers pull and put under the source's lock, and a put that fails puts nothing
+/// after the items it delivered, so the two never drift apart.
+pub(crate) struct Numbered<T> {
+    buffer: BoundedBuffer<T>,
+    /// The producers' items without their indices, reused for every batch put. Producers put
+    /// while holding the source's lock, so this lock is never contended.
+    stripped: Mutex<Vec<T>>,
+}
+
+impl<T> Numbered<T> {
+    pub(crate) fn new(buffer: BoundedBuffer<T>) -> Self {
+        Self {
+            buffer,
+            stripped: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn buffer(&self) -> &BoundedBuffer<T> {
+        &self.buffer
+    }
+
+    /// Closes the buffer and takes what is left in it, with the source indices.
+    pub(crate) fn close_and_take_rest(&self) -> Vec<(usize, T)> {
+        self.buffer.close();
+        let (mut rest, mut items) = (Vec::new(), Vec::new());
+        // Closed: each call returns at once, with items or, once drained, with an error.
+        while let Ok(numbers) = self.buffer.get_batch_numbered(&mut items, 4096) {
+            rest.extend(numbers.zip(items.drain(..)));
+        }
+        rest
+    }
+}
+
+impl<T> Buffer<(usize, T)> for Numbered<T> {
+    type TransportError = Infallible;
+
+    fn put(&self, item: (usize, T)) -> Result<(), BufferPutError<(usize, T), Infallible>> {
+        self.put_waited(item, &mut Duration::default())
+    }
+
+    fn put_waited(
+        &self,
+        (index, item): (usize, T),
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<(usize, T), Infallible>> {
+        Buffer::put_waited(&self.buffer, item, waited).map_err(|err| err.map(|item| (index, item)))
+    }
+
+    fn put_timeout(
+        &self,
+        (index, item): (usize, T),
+        timeout: Duration,
+    ) -> Result<(), BufferPutError<(usize, T), Infallible>> {
+        Buffer::put_timeout(&self.buffer, item, timeout)
+            .map_err(|err| err.map(|item| (index, item)))
+    }
+
+    fn put_batch(
+        &self,
+        mut items: Vec<(usize, T)>,
+    ) -> Result<(), BufferPutError<Vec<(usize, T)>, Infallible>> {
+        self.put_batch_from(&mut items)
+    }
+
+    fn put_batch_from(
+        &self,
+        items: &mut Vec<(usize, T)>,
+    ) -> Result<(), BufferPutError<Vec<(usize, T)>, Infallible>> {
+        self.put_batch_from_waited(items, &mut Duration::default())
+    }
+
+    fn put_batch_from_waited(
+        &self,
+        items: &mut Vec<(usize, T)>,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<Vec<(usize, T)>, Infallible>> {
+        let Some(&(first, _)) = items.first() else {
+            return Ok(());
+        };
+        let count = items.len();
+        // A producer's batch is a run of consecutive indices: it pulled them in one go.
+        debug_assert!(items.iter().zip(first..).all(|(&(index, _), n)| index == n));
+        let mut stripped = self.stripped.lock().unwrap_or_else(PoisonError::into_inner);
+        stripped.extend(items.drain(..).map(|(_, item)| item));
+        Buffer::put_batch_from_waited(&self.buffer, &mut stripped, waited).map_err(|err| {
+            // The items not delivered are the last ones of the batch.
+            err.map(|rest| (first + count - rest.len()..).zip(rest).collect())
+        })
+    }
+
+    fn get(&self) -> Result<(usize, T), BufferGetError<Infallible>> {
+        self.buffer.get_numbered().map_err(Into::into)
+    }
+
+    fn get_timeout(&self, timeout: Duration) -> Result<(usize, T), BufferGetError<Infallible>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self
+                .buffer
+                .get_numbered_deadline(deadline)
+                .map_err(Into::into),
+            // A deadline beyond what the clock can say: no deadline.
+            None => self.get(),
+        }
+    }
+
+    fn close(&self) -> Result<(), Infallible> {
+        self.buffer.close();
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.buffer.is_closed()
+    }
+
+    fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    fn stats(&self) -> BufferStats {
+        self.buffer.stats()
+    }
+}
+
+/// One worker's view of a [`Numbered`] buffer: it takes bare items and keeps their numbers,
+/// which are their source indices.
+pub(crate) struct Taker<'v, T> {
+    numbered: &'v Numbered<T>,
+    numbers: Numbers,
+}
+
+impl<'v, T> Taker<'v, T> {
+    pub(crate) fn new(numbered: &'v Numbered<T>) -> Self {
+        Self {
+            numbered,
+            numbers: Numbers::default(),
+        }
+    }
+}
+
+impl<T> Buffer<T> for Taker<'_, T> {
+    type TransportError = Infallible;
+
+    refuse_puts!();
+
+    #[inline]
+    fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Infallible>> {
+        let before = *waited;
+        let buffer = &self.numbered.buffer;
+        let numbers = buffer.get_batch_numbered_waited(out, max, waited)?;
+        let count = numbers.len();
+        self.numbers.took(numbers, *waited - before);
+        Ok(count)
+    }
+
+    fn close(&self) -> Result<(), Infallible> {
+        self.numbered.buffer.close();
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.numbered.buffer.is_closed()
+    }
+
+    fn len(&self) -> usize {
+        self.numbered.buffer.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.numbered.buffer.capacity()
+    }
+
+    fn stats(&self) -> BufferStats {
+        self.numbered.buffer.stats()
+    }
+}
+
+impl<T> View<T> for Taker<'_, T> {
+    const KEYS_ARE_INDICES: bool = true;
+
+    fn keys(&self) -> Range<usize> {
+        self.numbers.keys()
+    }
+
+    #[inline]
+    fn index(&self, position: usize) -> usize {
+        self.numbers.keys().start + position
+    }
+
+    fn take_waited(&self) -> Duration {
+        self.numbers.waited.take()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items with their indices, from the segment before.
+
+/// One worker's view of a buffer of `(index, item)` pairs: it takes the pairs, hands the role
+/// the bare items, and keeps the indices of the batch aside.
+pub(crate) struct PairsView<'v, T> {
+    buffer: &'v BoundedBuffer<(usize, T)>,
+    /// The buffer's numbers of the batch taken last: the keys.
+    numbers: Numbers,
+    /// The source indices of the batch taken last.
+    indices: RefCell<Vec<usize>>,
+    pairs: RefCell<Vec<(usize, T)>>,
+}
+
+impl<'v, T> PairsView<'v, T> {
+    pub(crate) fn new(buffer: &'v BoundedBuffer<(usize, T)>) -> Self {
+        Self {
+            buffer,
+            numbers: Numbers::default(),
+            indices: RefCell::new(Vec::new()),
+            pairs: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl<T> Buffer<T> for PairsView<'_, T> {
+    type TransportError = Infallible;
+
+    refuse_puts!();
+
+    fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Infallible>> {
+        let before = *waited;
+        let mut pairs = self.pairs.borrow_mut();
+        let numbers = self
+            .buffer
+            .get_batch_numbered_waited(&mut pairs, max, waited)?;
+        let count = numbers.len();
+        let mut indices = self.indices.borrow_mut();
+        indices.clear();
+        for (index, item) in pairs.drain(..) {
+            indices.push(index);
+            out.push(item);
+        }
+        self.numbers.took(numbers, *waited - before);
+        Ok(count)
+    }
+
+    fn close(&self) -> Result<(), Infallible> {
+        self.buffer.close();
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.buffer.is_closed()
+    }
+
+    fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    fn stats(&self) -> BufferStats {
+        self.buffer.stats()
+    }
+}
+
+impl<T> View<T> for PairsView<'_, T> {
+    const KEYS_ARE_INDICES: bool = false;
+
+    fn keys(&self) -> Range<usize> {
+        self.numbers.keys()
+    }
+
+    fn index(&self, position: usize) -> usize {
+        self.indices
+            .borrow()
+            .get(position)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn take_waited(&self) -> Duration {
+        self.numbers.waited.take()
+    }
+}
