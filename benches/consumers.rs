@@ -8,7 +8,7 @@
 //! Each item's work is `rounds` steps of a linear congruential generator, kept from being
 //! optimised away: 0 rounds is identity work. Two tables:
 //! - `pipeline`: `Pipeline::process` with one producer and one or two consumers, unordered;
-//!   the advice is `PipelineStats::more_consumers_help`;
+//!   the advice is the report's bottleneck naming the work with `more_workers_help`;
 //! - `stage`: a source, one unordered stage of one or two workers, and a sink; the advice is
 //!   the `RunReport`'s bottleneck naming the stage with `more_workers_help`.
 //!
@@ -76,13 +76,16 @@ fn run_once(shape: Shape, capacity: usize, threads: usize, n: usize, rounds: u64
                 .process(0..n as u64, |x| work(x, rounds))
                 .expect("the work cannot fail");
             let elapsed = started.elapsed();
-            let stats = pipeline.stats().expect("the pipeline has run");
-            let busy: Duration = stats.consumers.iter().map(|c| c.busy).sum();
+            let report = pipeline.stats().expect("the pipeline has run");
+            let busy = report.stage("work").expect("the work's row").busy;
             Outcome {
                 elapsed,
                 count: out.len(),
                 sum: out.iter().fold(0, |sum, &r| sum.wrapping_add(r)),
-                advised: stats.more_consumers_help,
+                advised: report
+                    .bottleneck
+                    .as_ref()
+                    .is_some_and(|b| b.stage == "work" && b.more_workers_help),
                 busy_per_item: busy / n.max(1) as u32,
             }
         }

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod handoff;
+pub mod jobs;
 pub mod swapped;
 
 pub use handoff::{Handoff, spin_counted_ring, spin_handoff};
