@@ -232,8 +232,10 @@ impl<H> ProducerRole<H> {
                     break;
                 }
             }
-            pause_before_put();
             let pulled = items.len();
+            if pulled > 1 {
+                pause_before_put();
+            }
             let blocked = &mut report.blocked;
             let put = match pulled {
                 0 => Ok(()),
@@ -289,8 +291,10 @@ impl<H> ProducerRole<H> {
     }
 }
 
-/// How many spin-loop hints a producer makes between pulling a chunk and putting it: about
-/// 25 ns on the machine of BENCHMARKS.md (a hint took 12 ns there).
+/// How many spin-loop hints a producer makes between pulling a chunk of several items and
+/// putting it: about 25 ns on the machine of BENCHMARKS.md (a hint took 12 ns there). A single
+/// item is put at once: a source that promises nothing ahead is put item by item, and there the
+/// pause would cost more than the put.
 ///
 /// Measured, not derived. A producer that pulls faster than its consumer takes comes back to a
 /// buffer that is still full, and its look at the buffer then tends to come at the wrong moment
