@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pc_roles::catch_panic as catch;
 use pc_roles::{ConsumeHook, OnProduce};
 
 use crate::Pipeline;
@@ -13,7 +14,7 @@ use crate::engine::run::{self, Detached, ProgressHook, RunPlan};
 use crate::engine::source::{self, Kept, SourceConfig, SourceLaunch};
 use crate::engine::stage::{self as stage_launch, Link};
 use crate::engine::{Downstream, Launch, Launcher, MakeLeftovers};
-use crate::err::{BoxError, ConfigError, RunError, StageConfigError};
+use crate::err::{BoxError, Cause, ConfigError, Place, RunError, StageConfigError};
 use crate::leftovers::{Returns, StageLeftovers};
 use crate::stage::{ErrorHook, Shape, Stage};
 use crate::stream::{Collected, Finished, Stream};
@@ -137,6 +138,17 @@ impl Pipeline {
             signal: Arc::new(Signal::default()),
             _output: PhantomData,
         }
+    }
+}
+
+/// The cause of a run whose sink panicked on the result of item `index`.
+fn sink_panicked(index: usize, message: String) -> Cause<BoxError> {
+    Cause::Panicked {
+        stage: "sink".to_owned(),
+        place: Place::Sink,
+        worker: 1,
+        index: Some(index),
+        message,
     }
 }
 
@@ -370,11 +382,20 @@ impl<'a, S: Send + 'a, T: Send + 'a, P: Plan<'a, S, T>> Chain<'a, S, T, P> {
     /// Runs the chain to the end, calling `sink` on the calling thread with each result as
     /// soon as it is ready. A panic in `sink` ends the run with an error naming the `sink` row.
     ///
+    /// Where the first stage's workers read the source, the calling thread is one of the last
+    /// stage's workers too, and hands the results it and the others made to `sink` between its
+    /// own batches.
+    ///
     /// # Errors
     ///
     /// As [`collect`](Self::collect).
-    pub fn for_each<F: FnMut(T)>(self, sink: F) -> Result<Finished<S, T>, RunError<S, T>> {
-        run::drive(self.plan(), |reader| reader.drive(sink))
+    pub fn for_each<F: FnMut(T)>(self, mut sink: F) -> Result<Finished<S, T>, RunError<S, T>> {
+        if self.stages == 0 {
+            return run::drive(self.plan(), |reader| reader.drive(sink));
+        }
+        run::sink(self.plan(), move |index, result| {
+            catch(|| sink(result)).map_err(|message| sink_panicked(index, message))
+        })
     }
 
     /// Runs the chain to the end, calling `sink` with each result until it returns an error,
@@ -410,7 +431,21 @@ impl<'a, S: Send + 'a, T: Send + 'a, P: Plan<'a, S, T>> Chain<'a, S, T, P> {
         X: Into<BoxError>,
         F: FnMut(T) -> Result<(), X>,
     {
-        run::drive(self.plan(), |reader| reader.try_drive(sink))
+        if self.stages == 0 {
+            return run::drive(self.plan(), |reader| reader.try_drive(sink));
+        }
+        let mut sink = sink;
+        run::sink(self.plan(), move |index, result| {
+            match catch(|| sink(result)) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(Cause::Sink {
+                    index: Some(index),
+                    items: 1,
+                    error: error.into(),
+                }),
+                Err(message) => Err(sink_panicked(index, message)),
+            }
+        })
     }
 
     /// Runs the chain to the end, calling `sink` with batches of up to `max` results: a batch

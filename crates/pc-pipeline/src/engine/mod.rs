@@ -261,6 +261,10 @@ impl<T> Clone for Input<'_, T> {
 /// A thread to start once the whole run is set up.
 pub(crate) type Body<'a> = Box<dyn FnOnce() + Send + 'a>;
 
+/// A worker the calling thread may run, calling `between` after each of its batches (which
+/// says how long it took).
+pub(crate) type CallerBody<'a> = Box<dyn FnOnce(&mut dyn FnMut() -> Duration) + Send + 'a>;
+
 /// Launches the chain from `Downstream` back to the source.
 pub(crate) type Launcher<'a, E, T> =
     Box<dyn FnOnce(&mut Launch<'a, E>, Downstream<'a, E, T>) + Send + 'a>;
@@ -272,8 +276,11 @@ pub(crate) struct Launch<'a, E> {
     pub(crate) meters: Vec<Arc<Meter<'a>>>,
     /// The threads to start, with their names.
     pub(crate) threads: Vec<(String, Body<'a>)>,
-    /// The worker the calling thread runs, when the run is collected.
-    pub(crate) caller: Option<Body<'a>>,
+    /// The first worker of the segment whose results the calling thread takes in: the
+    /// calling thread may run it, taking results in between its batches.
+    pub(crate) caller: Option<CallerBody<'a>>,
+    /// Whether the first segment's workers read the source themselves.
+    pub(crate) source_read: bool,
     /// Run after the threads end: results a window still holds, and items left in buffers,
     /// go to their row's returns.
     pub(crate) finishers: Vec<Box<dyn FnOnce() + Send + 'a>>,

@@ -1,8 +1,9 @@
 //! Where a segment's outputs go: into the next buffer (through a reorder window when the segment is ordered), or into each worker's own collection of results.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pc_buffer::BoundedBuffer;
 
@@ -79,16 +80,10 @@ impl<'a, T: Send + 'a> OutletPlan<'a, T> {
                     waited: Duration::ZERO,
                 }),
             },
-            // The first worker collects: it is the one the calling thread runs.
-            Self::Collect { collector, meter } if worker == 1 => Box::new(Collect {
+            Self::Collect { collector, .. } => Box::new(HandOver {
                 collector: Arc::clone(collector),
-                meter: Arc::clone(meter),
-                collecting: None,
-                busy: Duration::ZERO,
-            }),
-            Self::Collect { collector, meter } => Box::new(HandOver {
-                collector: Arc::clone(collector),
-                meter: Arc::clone(meter),
+                // The first worker is the one the calling thread may run.
+                own: worker == 1,
                 waited: Duration::ZERO,
             }),
         }
@@ -234,149 +229,212 @@ impl<T> Release<(usize, T)> for InOrder<'_, T> {
     }
 }
 
-/// Where the last segment's results are collected. The calling thread runs one of the last
-/// segment's workers, and its outlet collects: it moves its own batches and those the other
-/// workers hand over into the output (one copy of their values), between its own batches and
-/// after its last one, and gives the allocations back for other batches. The output is then
-/// written once, by one thread, and nothing is left to join when the run ends; and the run has
-/// no thread more than it has workers.
+/// Where the last segment's workers leave their batches for the calling thread, which takes
+/// them in (collects them, or hands each result to the caller's sink) while the run goes on.
+///
+/// Where it is safe, the calling thread runs one of the last segment's workers itself and takes
+/// the batches in between its own (see `run`): the run then has no thread more than it has
+/// workers. That worker leaves its batches aside, in `own`, and never waits to: only the calling
+/// thread takes them. The others hand theirs over through a bounded buffer, and wait when it is
+/// full. The results are moved once, by one thread, and each allocation goes back for another
+/// batch.
 pub(crate) struct Collector<T> {
     /// Batches handed over by the other workers.
     batches: BoundedBuffer<Batch<T>>,
+    /// Batches of the worker the calling thread runs.
+    own: Mutex<Vec<Batch<T>>>,
     /// Batches taken in, to be filled again.
     spare: Mutex<Vec<Batch<T>>>,
-    /// What the collecting worker collected, once it has ended.
-    collected: Mutex<Option<Collecting<T>>>,
-    ordered: bool,
+    /// Whether the calling thread runs the first worker (set before any worker starts).
+    inline: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Only this module's code runs under these locks, and it does not panic.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<T> Collector<T> {
-    /// A collector whose other workers may hand over `ahead` batches before they are taken.
-    pub(crate) fn new(ahead: usize, ordered: bool) -> Self {
+    /// A collector whose workers may hand over `ahead` batches before they are taken.
+    pub(crate) fn new(ahead: usize) -> Self {
         Self {
             batches: BoundedBuffer::new(ahead.max(1)).expect("the capacity is not zero"),
+            own: Mutex::new(Vec::new()),
             spare: Mutex::new(Vec::new()),
-            collected: Mutex::new(None),
-            ordered,
+            inline: AtomicBool::new(false),
         }
     }
 
-    fn spare(&self) -> MutexGuard<'_, Vec<Batch<T>>> {
-        // Only this module's code runs under the lock, and it does not panic.
-        self.spare.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Says whether the calling thread runs the first worker, before any worker starts.
+    pub(crate) fn set_inline(&self, inline: bool) {
+        self.inline.store(inline, Ordering::Relaxed);
     }
 
-    /// Hands a batch over, leaving an empty one with an allocation in its place.
-    fn hand_over(&self, batch: &mut Batch<T>, waited: &mut Duration) {
-        let spare = self.spare().pop().unwrap_or_else(Batch::new);
-        let full = std::mem::replace(batch, spare);
-        // Refused only once the collecting worker stopped taking, which it does not before
-        // the last worker has ended.
-        drop(self.batches.put_waited(full, waited));
+    /// Swaps a full batch for an empty one with an allocation.
+    fn swap_out(&self, batch: &mut Batch<T>) -> Batch<T> {
+        let spare = lock(&self.spare).pop().unwrap_or_else(Batch::new);
+        std::mem::replace(batch, spare)
     }
 
-    /// Takes in the batches handed over so far, without waiting.
-    fn take_handed(&self, collecting: &mut Collecting<T>) {
-        for batch in self.batches.try_iter() {
-            collecting.take_in(batch);
+    /// Takes in every batch left so far, without waiting.
+    pub(crate) fn take_available(&self, taker: &mut impl TakeIn<T>) {
+        let own = std::mem::take(&mut *lock(&self.own));
+        for batch in own {
+            taker.take_in(batch);
         }
-        self.spare().append(&mut collecting.emptied);
+        if !self.batches.is_empty() {
+            for batch in self.batches.try_iter() {
+                taker.take_in(batch);
+            }
+        }
+        let emptied = taker.emptied();
+        if !emptied.is_empty() {
+            lock(&self.spare).append(emptied);
+        }
     }
 
-    /// After the collecting worker has ended: takes in every batch still to come, until the
-    /// last worker has ended, and returns the results; also says how long it waited for them.
-    pub(crate) fn finish(&self) -> (Collecting<T>, Duration) {
-        let collected = self
-            .collected
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let mut collecting = collected.unwrap_or_else(|| Collecting::new(self.ordered));
+    /// Takes in every batch still to come, until the last worker has ended; returns how long
+    /// it waited for them.
+    pub(crate) fn take_rest(&self, taker: &mut impl TakeIn<T>) -> Duration {
         let (mut taken, mut waited) = (Vec::new(), Duration::ZERO);
+        self.take_available(taker);
         while self
             .batches
             .get_batch_into_waited(&mut taken, 16, &mut waited)
             .is_ok()
         {
             for batch in taken.drain(..) {
-                collecting.take_in(batch);
+                taker.take_in(batch);
             }
-            self.spare().append(&mut collecting.emptied);
+            self.take_available(taker);
         }
-        collecting.flush_early();
-        (collecting, waited)
+        self.take_available(taker);
+        waited
     }
 }
 
-/// The results collected so far.
-pub(crate) struct Collecting<T> {
-    /// The results so far, kept as runs of consecutive keys.
-    out: IndexedRuns<T>,
-    /// The source index of each result, where keys are not source indices.
-    indices: Vec<usize>,
+/// What the calling thread does with each batch, in key order when the run is ordered.
+pub(crate) trait TakeIn<T> {
+    fn take_in(&mut self, batch: Batch<T>);
+    /// Results taken in so far (delivered to the sink, for a sink).
+    fn delivered(&self) -> usize;
+    /// Batches taken in, emptied, to go back to the workers.
+    fn emptied(&mut self) -> &mut Vec<Batch<T>>;
+}
+
+/// Puts batches in key order: a batch that comes early waits aside until the ones before it
+/// are in. Nobody waits for it.
+pub(crate) struct InKeyOrder<T> {
     ordered: bool,
-    keyed: bool,
     /// The first key of the batch that comes next, in an ordered run.
     next: usize,
     /// Batches that came early, by first key, in an ordered run.
     early: BTreeMap<usize, Batch<T>>,
-    /// Batches taken in, emptied, to go back to the workers.
     emptied: Vec<Batch<T>>,
 }
 
-impl<T> Collecting<T> {
-    fn new(ordered: bool) -> Self {
+impl<T> InKeyOrder<T> {
+    pub(crate) fn new(ordered: bool) -> Self {
         Self {
-            out: IndexedRuns::new(),
-            indices: Vec::new(),
             ordered,
-            keyed: false,
             next: 0,
             early: BTreeMap::new(),
             emptied: Vec::new(),
         }
     }
 
-    /// Takes a batch in, or keeps it aside if it came early.
-    fn take_in(&mut self, mut batch: Batch<T>) {
-        self.keyed |= batch.keyed;
+    /// Hands `batch`, and any early ones it lets go, to `take` in key order.
+    fn order(&mut self, batch: Batch<T>, mut take: impl FnMut(&mut Batch<T>)) {
         if self.ordered && batch.keys.start != self.next {
             self.early.insert(batch.keys.start, batch);
             return;
         }
-        self.append(&mut batch);
+        let mut batch = batch;
+        self.next = batch.keys.end;
+        take(&mut batch);
         self.emptied.push(batch);
         while let Some(mut early) = self.early.remove(&self.next) {
-            self.append(&mut early);
+            self.next = early.keys.end;
+            take(&mut early);
             self.emptied.push(early);
         }
     }
 
-    fn append(&mut self, batch: &mut Batch<T>) {
-        let keyed = self.keyed;
-        self.next = batch.keys.end;
-        batch.failed.clear();
-        let (out, indices) = (&mut self.out, &mut self.indices);
-        match batch.run() {
-            Some((first, values)) if !keyed => out.append(first, values),
-            _ => batch.drain(|key, index, value| {
-                out.push(key, value);
-                if keyed {
-                    indices.push(index);
-                }
-            }),
+    /// The batches still waiting for an earlier one: a run that stopped early.
+    fn rest(&mut self, mut take: impl FnMut(&mut Batch<T>)) {
+        for (_, mut early) in std::mem::take(&mut self.early) {
+            take(&mut early);
+            self.emptied.push(early);
+        }
+    }
+}
+
+/// The results collected so far.
+pub(crate) struct Collecting<T> {
+    order: InKeyOrder<T>,
+    /// The results so far, kept as runs of consecutive keys.
+    out: IndexedRuns<T>,
+    /// The source index of each result, where keys are not source indices.
+    indices: Vec<usize>,
+    keyed: bool,
+    taken: usize,
+}
+
+impl<T> TakeIn<T> for Collecting<T> {
+    fn take_in(&mut self, batch: Batch<T>) {
+        self.keyed |= batch.keyed;
+        self.taken += batch.len();
+        let (out, indices, keyed) = (&mut self.out, &mut self.indices, self.keyed);
+        self.order
+            .order(batch, |batch| append(out, indices, keyed, batch));
+    }
+
+    fn emptied(&mut self) -> &mut Vec<Batch<T>> {
+        &mut self.order.emptied
+    }
+
+    fn delivered(&self) -> usize {
+        self.taken
+    }
+}
+
+fn append<T>(
+    out: &mut IndexedRuns<T>,
+    indices: &mut Vec<usize>,
+    keyed: bool,
+    batch: &mut Batch<T>,
+) {
+    batch.failed.clear();
+    match batch.run() {
+        Some((first, values)) if !keyed => out.append(first, values),
+        _ => batch.drain(|key, index, value| {
+            out.push(key, value);
+            if keyed {
+                indices.push(index);
+            }
+        }),
+    }
+}
+
+impl<T> Collecting<T> {
+    pub(crate) fn new(ordered: bool) -> Self {
+        Self {
+            order: InKeyOrder::new(ordered),
+            out: IndexedRuns::new(),
+            indices: Vec::new(),
+            keyed: false,
+            taken: 0,
         }
     }
 
-    /// Takes in the batches still waiting for an earlier one: a run that stopped early.
     fn flush_early(&mut self) {
-        for (_, mut early) in std::mem::take(&mut self.early) {
-            self.append(&mut early);
-        }
+        let (out, indices, keyed) = (&mut self.out, &mut self.indices, self.keyed);
+        self.order.rest(|batch| append(out, indices, keyed, batch));
     }
 
     /// Every result with its source index, in source order.
-    pub(crate) fn into_indexed(self) -> Vec<(usize, T)> {
+    pub(crate) fn into_indexed(mut self) -> Vec<(usize, T)> {
+        self.flush_early();
         let mut all: Vec<(usize, T)> = if self.keyed {
             self.indices
                 .into_iter()
@@ -390,23 +448,109 @@ impl<T> Collecting<T> {
     }
 
     /// Every result: in key order if the run is ordered, else as they came.
-    pub(crate) fn into_results(self) -> Vec<T> {
+    pub(crate) fn into_results(mut self) -> Vec<T> {
+        self.flush_early();
         self.out.into_results()
     }
 }
 
-/// The outlet of a worker of the last segment that hands its batches to the collecting one.
-struct HandOver<'a, T> {
+/// Results handed to the caller's sink one by one, in key order when the run is ordered. Once
+/// the sink fails (it returns why) nothing more reaches it, and the results it was not given are
+/// handed back.
+pub(crate) struct Sinking<T, F, C> {
+    order: InKeyOrder<T>,
+    sink: F,
+    /// Why the sink failed, until the run is told.
+    pub(crate) failure: Option<C>,
+    /// Whether the sink failed: it is given nothing more.
+    stopped: bool,
+    /// Results not given to the sink once it failed, with their source indices.
+    rest: Vec<(usize, T)>,
+    delivered: usize,
+}
+
+impl<T, F: FnMut(usize, T) -> Result<(), C>, C> Sinking<T, F, C> {
+    pub(crate) fn new(ordered: bool, sink: F) -> Self {
+        Self {
+            order: InKeyOrder::new(ordered),
+            sink,
+            failure: None,
+            stopped: false,
+            rest: Vec::new(),
+            delivered: 0,
+        }
+    }
+
+    fn give(&mut self, batch: &mut Batch<T>) {
+        batch.failed.clear();
+        let (sink, stopped, rest) = (&mut self.sink, &mut self.stopped, &mut self.rest);
+        let (delivered, failure) = (&mut self.delivered, &mut self.failure);
+        batch.drain(|_, index, value| {
+            if *stopped {
+                rest.push((index, value));
+                return;
+            }
+            match sink(index, value) {
+                Ok(()) => *delivered += 1,
+                Err(why) => {
+                    *stopped = true;
+                    *failure = Some(why);
+                }
+            }
+        });
+    }
+
+    /// The results never given to the sink: those still waiting for an earlier one, and those
+    /// that came after it failed.
+    pub(crate) fn take_rest(&mut self) -> Vec<(usize, T)> {
+        self.stopped = true;
+        let mut early = InKeyOrder::new(false);
+        std::mem::swap(&mut early.early, &mut self.order.early);
+        let mut rest = std::mem::take(&mut self.rest);
+        early.rest(|batch| {
+            batch.failed.clear();
+            batch.drain(|_, index, value| rest.push((index, value)));
+        });
+        rest
+    }
+}
+
+impl<T, F: FnMut(usize, T) -> Result<(), C>, C> TakeIn<T> for Sinking<T, F, C> {
+    fn take_in(&mut self, batch: Batch<T>) {
+        let mut order = std::mem::replace(&mut self.order, InKeyOrder::new(false));
+        order.order(batch, |batch| self.give(batch));
+        self.order = order;
+    }
+
+    fn emptied(&mut self) -> &mut Vec<Batch<T>> {
+        &mut self.order.emptied
+    }
+
+    fn delivered(&self) -> usize {
+        self.delivered
+    }
+}
+
+/// The outlet of a worker of the last segment: it leaves its batches with the [`Collector`],
+/// aside if the calling thread runs it, else through the buffer.
+struct HandOver<T> {
     collector: Arc<Collector<T>>,
-    meter: Arc<Meter<'a>>,
+    /// Whether this is the worker the calling thread runs.
+    own: bool,
     waited: Duration,
 }
 
-impl<T: Send> Tail<T> for HandOver<'_, T> {
+impl<T: Send> Tail<T> for HandOver<T> {
     fn run(&mut self, batch: &mut Batch<T>) -> Spent {
-        count_delivered(&self.meter, batch.len());
+        let full = self.collector.swap_out(batch);
         let mut waited = Duration::ZERO;
-        self.collector.hand_over(batch, &mut waited);
+        if self.own && self.collector.inline.load(Ordering::Relaxed) {
+            lock(&self.collector.own).push(full);
+        } else {
+            // Refused only once the calling thread stopped taking, which it does not before
+            // the last worker has ended.
+            drop(self.collector.batches.put_waited(full, &mut waited));
+        }
         self.waited += waited;
         Spent {
             busy: Duration::ZERO,
@@ -418,67 +562,6 @@ impl<T: Send> Tail<T> for HandOver<'_, T> {
         Spent {
             busy: Duration::ZERO,
             waited: self.waited,
-        }
-    }
-
-    fn close(&self) {
-        self.collector.batches.close();
-    }
-}
-
-fn count_delivered(meter: &Meter<'_>, delivered: usize) {
-    meter.counters.add(&mut Tally {
-        items_out: delivered,
-        ..Tally::default()
-    });
-}
-
-/// The outlet of the collecting worker (see [`Collector`]).
-struct Collect<'a, T> {
-    collector: Arc<Collector<T>>,
-    meter: Arc<Meter<'a>>,
-    collecting: Option<Collecting<T>>,
-    busy: Duration,
-}
-
-impl<T: Send> Tail<T> for Collect<'_, T> {
-    fn run(&mut self, batch: &mut Batch<T>) -> Spent {
-        let started = Instant::now();
-        count_delivered(&self.meter, batch.len());
-        let collector = &*self.collector;
-        let collecting = self
-            .collecting
-            .get_or_insert_with(|| Collecting::new(collector.ordered));
-        let spare = collecting.emptied.pop().or_else(|| collector.spare().pop());
-        let own = std::mem::replace(batch, spare.unwrap_or_else(Batch::new));
-        collecting.take_in(own);
-        collector.take_handed(collecting);
-        let busy = started.elapsed();
-        self.busy += busy;
-        Spent {
-            busy,
-            waited: Duration::ZERO,
-        }
-    }
-
-    fn end(&mut self, worker: WorkerEnd) -> Spent {
-        // Collecting is the sink's work, done on this worker's thread.
-        self.meter.counters.add(&mut Tally {
-            busy: self.busy,
-            cpu: self.busy.mul_f64(worker.on_cpu),
-            running: worker.running,
-            ..Tally::default()
-        });
-        if let Some(collecting) = self.collecting.take() {
-            *self
-                .collector
-                .collected
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(collecting);
-        }
-        Spent {
-            busy: self.busy,
-            waited: Duration::ZERO,
         }
     }
 

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use pc_buffer::BoundedBuffer;
 use pc_roles::catch_panic as catch;
 
-use super::outlet::Collector;
-use super::{Body, Downstream, End, Launch, Launcher};
+use super::outlet::{Collecting, Collector, Sinking, TakeIn};
+use super::{Body, CallerBody, Downstream, End, Launch, Launcher};
 use crate::control::{Control, Signal, Watch};
 use crate::err::{Cause, Failure, Place, RunError, StageConfigError};
 use crate::leftovers::{Returns, StageLeftovers, Unprocessed};
-use crate::meter::Meter;
+use crate::meter::{Meter, Tally};
 use crate::report::{RowKind, RunReport};
 use crate::stage::cores;
 use crate::stream::{Collected, Finished, Reader};
@@ -42,8 +42,8 @@ pub(crate) struct RunPlan<'a, E, S, T> {
 /// A launched run, before and after its threads run.
 pub(crate) struct Running<'a, 'j, E, S> {
     pub(crate) control: Arc<Control<'a, E>>,
-    /// The worker the calling thread runs, when the run is collected.
-    pub(crate) caller: Option<Body<'a>>,
+    /// The worker the calling thread runs.
+    pub(crate) caller: Option<CallerBody<'a>>,
     pub(crate) meters: Vec<Arc<Meter<'a>>>,
     finishers: Vec<Box<dyn FnOnce() + Send + 'a>>,
     #[expect(clippy::type_complexity, reason = "a list of boxed closures")]
@@ -125,7 +125,9 @@ impl Spawner<'static, 'static> for Detached {
 pub(crate) enum Taking {
     /// The collector, which takes whole batches.
     Collector,
-    /// A reader of results as they come: a stream, or a sink.
+    /// A sink of results one by one, taking whole batches.
+    Sink,
+    /// A reader of results as they come from an output buffer.
     Stream,
 }
 
@@ -146,19 +148,33 @@ where
         meters: Vec::new(),
         threads: Vec::new(),
         caller: None,
+        source_read: false,
         finishers: Vec::new(),
         drainers: Vec::new(),
-        // A reader of results is a thread more; the collector is one of the workers.
+        // A reader of results is a thread more; a collector or a sink runs one of the workers.
         crowded: plan.workers + usize::from(reader == Taking::Stream) > cores(),
         live: reader == Taking::Stream || plan.progress.is_some(),
     };
-    let sink = match &end {
-        End::Collect { meter, .. } | End::Output { meter, .. } => Arc::clone(meter),
+    let (sink, collector) = match &end {
+        End::Collect { meter, collector } => (Arc::clone(meter), Some(Arc::clone(collector))),
+        End::Output { meter, .. } => (Arc::clone(meter), None),
     };
     (plan.launcher)(&mut launch, Downstream::End(end));
     launch.meters.push(sink);
     if plan.signal.is_cancelled() {
         control.cancelled();
+    }
+    // The calling thread runs a worker where it cannot be kept from taking results in by a
+    // source that waits for them: a collected run's results come at its end, and a source
+    // the workers read promises its items.
+    let inline = reader == Taking::Collector || launch.source_read;
+    if let Some(collector) = collector {
+        collector.set_inline(inline);
+    }
+    if !inline {
+        if let Some(worker) = launch.caller.take() {
+            launch.spawn("worker".to_owned(), move || worker(&mut || Duration::ZERO));
+        }
     }
     let joins = launch
         .threads
@@ -404,30 +420,8 @@ where
         };
     }
     let ordered = plan.ordered;
-    let collector = Arc::new(Collector::new(2 * plan.workers, ordered));
-    let meter = Arc::new(Meter::new("sink", RowKind::Sink, 0, None, false));
-    let end = End::Collect {
-        collector: Arc::clone(&collector),
-        meter: Arc::clone(&meter),
-    };
-    let (ended, collecting, bug) = thread::scope(|scope| {
-        let mut running = launch(plan, end, &Scoped(scope), Taking::Collector);
-        // The calling thread runs the collecting worker, then takes in what is still to come.
-        if let Some(worker) = running.caller.take() {
-            worker();
-        }
-        let started = Instant::now();
-        let (collecting, waited) = collector.finish();
-        let running_time = started.elapsed();
-        meter.counters.add(&mut crate::meter::Tally {
-            busy: running_time.saturating_sub(waited),
-            waited_input: waited,
-            running: running_time,
-            ..Default::default()
-        });
-        let (ended, bug) = running.end(Vec::new);
-        (ended, collecting, bug)
-    });
+    let (ended, collecting, bug) =
+        take_in(plan, Taking::Collector, Collecting::new(ordered), |_| None);
     if let Some(payload) = bug {
         panic::resume_unwind(payload);
     }
@@ -442,6 +436,125 @@ where
         Some(cause) => Err(RunError {
             cause,
             completed: collecting.into_indexed().into_boxed_slice(),
+            failures: ended.failures.into_boxed_slice(),
+            unprocessed: Box::new(ended.unprocessed),
+            report: Box::new(ended.report),
+        }),
+    }
+}
+
+/// Runs `plan` on scoped threads, its results taken in on the calling thread by `taker`:
+/// between the batches of the worker it runs, then until the last worker has ended. `failed`
+/// says after each take whether the taker failed, and why.
+fn take_in<'a, E, S, R, K>(
+    plan: RunPlan<'a, E, S, R>,
+    taking: Taking,
+    mut taker: K,
+    failed: impl Fn(&mut K) -> Option<Cause<E>>,
+) -> (Ended<E, S, R>, K, Option<Bug>)
+where
+    E: Send + 'a,
+    S: Send + 'a,
+    R: Send + 'a,
+    K: TakeIn<R> + Undelivered<R>,
+{
+    let collector = Arc::new(Collector::new(2 * plan.workers));
+    let meter = Arc::new(Meter::new("sink", RowKind::Sink, 0, None, false));
+    let end = End::Collect {
+        collector: Arc::clone(&collector),
+        meter: Arc::clone(&meter),
+    };
+    thread::scope(|scope| {
+        let started = Instant::now();
+        let mut running = launch(plan, end, &Scoped(scope), taking);
+        let control = Arc::clone(&running.control);
+        let mut published = 0;
+        // Publishes what the taker did, and tells the run if it failed.
+        let mut publish = |taker: &mut K, busy: Duration, waited: Duration| {
+            let delivered = taker.delivered();
+            let cause = failed(taker);
+            meter.counters.add(&mut Tally {
+                items_out: delivered - published,
+                failed: usize::from(cause.is_some()),
+                busy,
+                waited_input: waited,
+                ..Tally::default()
+            });
+            published = delivered;
+            if let Some(cause) = cause {
+                control.fail(cause);
+            }
+        };
+        if let Some(worker) = running.caller.take() {
+            worker(&mut || {
+                let started = Instant::now();
+                collector.take_available(&mut taker);
+                let busy = started.elapsed();
+                publish(&mut taker, busy, Duration::ZERO);
+                busy
+            });
+        }
+        let rest = Instant::now();
+        let waited = collector.take_rest(&mut taker);
+        publish(&mut taker, rest.elapsed().saturating_sub(waited), waited);
+        meter.counters.add(&mut Tally {
+            running: started.elapsed(),
+            ..Tally::default()
+        });
+        let undelivered = taker.undelivered();
+        let (ended, bug) = running.end(move || undelivered);
+        (ended, taker, bug)
+    })
+}
+
+/// What a taker of results hands back at the end of a run.
+pub(crate) trait Undelivered<R> {
+    /// The results not delivered, with their source indices.
+    fn undelivered(&mut self) -> Vec<(usize, R)>;
+}
+
+impl<R> Undelivered<R> for Collecting<R> {
+    fn undelivered(&mut self) -> Vec<(usize, R)> {
+        Vec::new()
+    }
+}
+
+impl<R, F: FnMut(usize, R) -> Result<(), C>, C> Undelivered<R> for Sinking<R, F, C> {
+    fn undelivered(&mut self) -> Vec<(usize, R)> {
+        self.take_rest()
+    }
+}
+
+/// Runs `plan` on scoped threads, handing each result with its source index to `sink` on the
+/// calling thread as soon as it is taken in. A sink that fails says why; the run then ends with
+/// that cause, and the results it was not given are handed back.
+pub(crate) fn sink<'a, E, S, R>(
+    plan: RunPlan<'a, E, S, R>,
+    sink: impl FnMut(usize, R) -> Result<(), Cause<E>>,
+) -> Result<Finished<S, R, E>, RunError<S, R, E>>
+where
+    E: Send + 'a,
+    S: Send + 'a,
+    R: Send + 'a,
+{
+    if let Some(invalid) = plan.invalid {
+        return Err(RunError::config(invalid));
+    }
+    let sinking = Sinking::new(plan.ordered, sink);
+    let (ended, _, bug) = take_in(plan, Taking::Sink, sinking, |s| s.failure.take());
+    if let Some(payload) = bug {
+        panic::resume_unwind(payload);
+    }
+    match ended.cause {
+        None => Ok(Finished {
+            failures: ended.failures,
+            unprocessed: ended.unprocessed,
+            cancelled: ended.cancelled,
+            report: ended.report,
+        }),
+        Some(cause) => Err(RunError {
+            cause,
+            completed: Box::new([]),
             failures: ended.failures.into_boxed_slice(),
             unprocessed: Box::new(ended.unprocessed),
             report: Box::new(ended.report),

@@ -124,6 +124,7 @@ fn launch_source<'a, E, I>(
         config.producers.is_some() || !config.delay.is_zero() || config.hook.is_some() || !promises;
     match downstream {
         Downstream::Segment(start) if !own_threads => {
+            launch.source_read = true;
             let meter = Arc::new(Meter::new("source", RowKind::Source, 0, None, false));
             meter.count_in(Arc::clone(&pulled));
             meter.count_out(Arc::clone(&pulled));

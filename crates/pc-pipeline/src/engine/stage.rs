@@ -95,6 +95,7 @@ where
                         next_meter: Arc::clone(&next_meter),
                         outputs: super::Batch::new(),
                         busy: std::time::Duration::ZERO,
+                        kept: super::worker::Kept::default(),
                     }) as Box<dyn super::Tail<T> + 'a>
                 };
                 let factory = TailFactory {
@@ -147,11 +148,19 @@ fn spawn_segment<'a, E, T, R, X, W, C, F>(
         let (shared, input, left) = (Arc::clone(&shared), input.clone(), Arc::clone(&left));
         let next_meter = Arc::clone(&next_meter);
         let name = format!("{}-{worker}", shared.name);
-        let body = move || run_worker(&shared, &input, worker, (tail, &next_meter), &left);
+        let out = (tail, next_meter);
         if worker == 1 && collects {
-            launch.caller = Some(Box::new(body));
+            launch.caller = Some(Box::new(
+                move |between: &mut dyn FnMut() -> std::time::Duration| {
+                    run_worker(&shared, &input, worker, (out.0, &out.1), &left, between);
+                },
+            ));
         } else {
-            launch.spawn(name, body);
+            launch.spawn(name, move || {
+                run_worker(&shared, &input, worker, (out.0, &out.1), &left, &mut || {
+                    std::time::Duration::ZERO
+                });
+            });
         }
     }
 }

@@ -120,6 +120,7 @@ pub(crate) fn run_worker<'a, E, T, R, X, W, C, F>(
     worker: usize,
     (tail, next_meter): (Box<dyn Tail<R> + 'a>, &Meter<'a>),
     workers_left: &AtomicUsize,
+    between: &mut dyn FnMut() -> Duration,
 ) where
     T: Send,
     R: Send,
@@ -127,7 +128,7 @@ pub(crate) fn run_worker<'a, E, T, R, X, W, C, F>(
     C: ConsumeHook<R> + Send,
     F: ErrorHook<X> + Send,
 {
-    let out = (tail, next_meter);
+    let out = (tail, next_meter, between);
     let tail = match &input.kind {
         InputKind::Source(source) => run_over(
             shared,
@@ -150,7 +151,11 @@ fn run_over<'a, E, T, R, X, W, C, F, V>(
     view: V,
     input: &Input<'a, T>,
     worker: usize,
-    (tail, next_meter): (Box<dyn Tail<R> + 'a>, &Meter<'a>),
+    (tail, next_meter, between): (
+        Box<dyn Tail<R> + 'a>,
+        &Meter<'a>,
+        &mut dyn FnMut() -> Duration,
+    ),
 ) -> Box<dyn Tail<R> + 'a>
 where
     V: View<T>,
@@ -177,6 +182,9 @@ where
         worker,
         tail,
         next_meter,
+        between,
+        taken_in: Duration::ZERO,
+        kept: Kept::default(),
         batch: Batch::new(),
         position: 0,
         flushed: 0,
@@ -222,6 +230,7 @@ where
             (err.report, panicked)
         }
     };
+    state.kept.publish(&shared.meter, state.next_meter);
     let running = started.elapsed();
     let end = WorkerEnd {
         on_cpu: on_cpu_ratio(cpu.used(), report.busy),
@@ -239,7 +248,9 @@ where
     }
     // The first stage's own time is what is left of the role's busy time; what was published
     // live after each batch is already in.
-    let own = report.busy.saturating_sub(spent.total() + source_busy);
+    let own = report
+        .busy
+        .saturating_sub(spent.total() + source_busy + state.taken_in);
     shared.meter.counters.add(&mut Tally {
         failed: panicked,
         busy: own.saturating_sub(state.live.busy),
@@ -260,6 +271,11 @@ struct SinkState<'s, 'a, E, R, W, C, F, X, V> {
     tail: Box<dyn Tail<R> + 'a>,
     /// The row receiving what this stage hands on.
     next_meter: &'s Meter<'a>,
+    /// Called after each batch was handed on.
+    between: &'s mut dyn FnMut() -> Duration,
+    /// Time spent in `between`: the calling thread's share of taking results in.
+    taken_in: Duration,
+    kept: Kept,
     /// The current batch's successes and the keys of its failures.
     batch: Batch<R>,
     /// How many outcomes of the current batch the sink received.
@@ -335,13 +351,19 @@ where
         }
         state.position = 0;
         // Counted before handing on: the next row never shows more than it was given.
-        state.shared.meter.counters.add(&mut Tally {
+        let counts = Tally {
             items_out: out,
             failed,
             ..Tally::default()
-        });
-        state.next_meter.counters.add_in(out);
-        let spent = state.tail.run(&mut state.batch);
+        };
+        let (meter, next) = (&state.shared.meter, state.next_meter);
+        state
+            .kept
+            .count(state.shared.live, meter, next, counts, out);
+        let mut spent = state.tail.run(&mut state.batch);
+        let taken_in = (state.between)();
+        state.taken_in += taken_in;
+        spent.busy += taken_in;
         if let Some(last) = state.clock.as_mut() {
             let now = Instant::now();
             let cycle = now - *last;
@@ -379,6 +401,42 @@ pub(crate) struct FusedStage<'a, E, R, W, C, F, X> {
     pub(crate) next_meter: Arc<Meter<'a>>,
     pub(crate) outputs: Batch<R>,
     pub(crate) busy: Duration,
+    pub(crate) kept: Kept,
+}
+
+/// A row's counts kept by one worker: published after every batch when someone watches the
+/// run live, else once when the worker ends, so that workers do not contend for the row's
+/// counters batch after batch.
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    tally: Tally,
+    /// Items handed to the next row.
+    handed: usize,
+}
+
+impl Kept {
+    fn count(
+        &mut self,
+        live: bool,
+        meter: &Meter<'_>,
+        next: &Meter<'_>,
+        tally: Tally,
+        handed: usize,
+    ) {
+        self.tally.items_out += tally.items_out;
+        self.tally.failed += tally.failed;
+        self.tally.busy += tally.busy;
+        self.handed += handed;
+        if live {
+            self.publish(meter, next);
+        }
+    }
+
+    /// Adds what was kept to the rows: first this row's outputs, then the next row's inputs.
+    fn publish(&mut self, meter: &Meter<'_>, next: &Meter<'_>) {
+        meter.counters.add(&mut self.tally);
+        next.counters.add_in(std::mem::take(&mut self.handed));
+    }
 }
 
 impl<E, T, R, W, C, F, X> Tail<T> for FusedStage<'_, E, R, W, C, F, X>
@@ -437,13 +495,14 @@ where
         let busy = started.elapsed();
         self.busy += busy;
         let out = outputs.len();
-        shared.meter.counters.add(&mut Tally {
+        let counts = Tally {
             items_out: out,
             failed: failed.len() - before,
             busy,
             ..Tally::default()
-        });
-        self.next_meter.counters.add_in(out);
+        };
+        let (meter, next) = (&shared.meter, &*self.next_meter);
+        self.kept.count(shared.live, meter, next, counts, out);
         outputs.failed = failed;
         outputs.keys = batch.keys.clone();
         outputs.keyed = batch.keyed;
@@ -455,6 +514,7 @@ where
     }
 
     fn end(&mut self, worker: WorkerEnd) -> Spent {
+        self.kept.publish(&self.shared.meter, &self.next_meter);
         self.shared.meter.counters.add(&mut Tally {
             cpu: self.busy.mul_f64(worker.on_cpu),
             running: worker.running,
