@@ -7,8 +7,7 @@ use std::time::Instant;
 use crate::err::{Cause, Failure};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Only this module's code runs under these locks, and it calls no user code but closers,
-    // which close buffers and windows and do not panic.
+    // Only this module's code runs under these locks, and it calls no user code.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -140,7 +139,7 @@ impl Halt {
     }
 }
 
-type Closer<'a> = Box<dyn Fn() + Send + Sync + 'a>;
+type Closer<'a> = Arc<dyn Fn() + Send + Sync + 'a>;
 
 struct State<'a, E> {
     /// Why the run failed: the first cause recorded.
@@ -188,11 +187,14 @@ impl<'a, E> Control<'a, E> {
     /// Adds something to close when the run stops. If it has stopped already, closes it now:
     /// a row launched after a stop must not wait for items that will never come.
     pub(crate) fn on_stop(&self, what: Closes, close: impl Fn() + Send + Sync + 'a) {
+        let close: Closer<'a> = Arc::new(close);
         let mut state = lock(&self.state);
-        if state.halted.is_some_and(|halt| halt.closes(what)) {
+        let now = state.halted.is_some_and(|halt| halt.closes(what));
+        state.closers.push((what, Arc::clone(&close)));
+        drop(state);
+        if now {
             close();
         }
-        state.closers.push((what, Box::new(close)));
     }
 
     /// Stops the run after a cancel: the source stops, workers finish the item in hand, and
@@ -241,13 +243,21 @@ impl<'a, E> Control<'a, E> {
         // Buffers first, the output among them, then windows: a worker may hold a window's
         // lock while it is blocked putting into a full buffer, and only closing that buffer
         // lets it go.
+        let mut closing = Vec::new();
         for order in [Closes::Input, Closes::Output, Closes::Window] {
             for (what, close) in &state.closers {
                 let already = before.is_some_and(|before| before.closes(*what));
                 if *what == order && halt.closes(order) && !already {
-                    close();
+                    closing.push(Arc::clone(close));
                 }
             }
+        }
+        // Closed outside the lock: stopping a window waits for its lock, which a worker
+        // blocked putting into an output a cancel leaves open may hold until the reader takes
+        // a result or leaves, and leaving is itself a halt that must not wait for this one.
+        drop(state);
+        for close in closing {
+            close();
         }
     }
 
