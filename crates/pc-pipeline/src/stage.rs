@@ -162,7 +162,10 @@ impl<C, F> Stage<C, F> {
 
     /// How many items a worker takes from the stage's buffer at once (at least 1, checked when
     /// the run starts). By default a lone worker takes up to 4096 items and several workers
-    /// share the capacity, up to 256 items each.
+    /// share the capacity, up to 256 items each. Workers of a first stage that read the source
+    /// themselves (no buffer in front of them) take their share of the capacity per pull, at
+    /// least 256 and up to 4096 items, and never more than the source's size hint promises
+    /// beyond the first item, so a source fed by the run's own output cannot deadlock.
     pub fn batch(mut self, batch: usize) -> Self {
         self.batch = Some(batch);
         self
@@ -248,15 +251,16 @@ impl<C, F> Stage<C, F> {
             .unwrap_or_else(|| batch_of(self.capacity, self.workers))
     }
 
-    /// Items a worker reading the source itself takes per pull: nothing waits in a buffer in
-    /// front of the workers then, so none holds items another could be processing, and the
-    /// workers together hold at most the capacity.
+    /// Items a worker reading the source itself takes per pull: its share of the capacity,
+    /// and at least 256 (at most 4096). Nothing waits in a buffer in front of the workers then:
+    /// a pull costs a lock and a look at the source, so a pull of a few items would cost more
+    /// than the items, and none holds items another could be processing for long.
     pub(crate) fn source_batch_size(&self) -> usize {
         if !self.delay.is_zero() {
             return 1;
         }
         self.batch
-            .unwrap_or_else(|| (self.capacity / self.workers.max(1)).clamp(1, 4096))
+            .unwrap_or_else(|| (self.capacity / self.workers.max(1)).clamp(256, 4096))
     }
 
     /// Whether outputs go through a reorder window: only an ordered stage with several workers

@@ -301,7 +301,8 @@ fn the_single_step_form_can_be_cancelled_and_hands_back_the_rest() {
         .unwrap();
     canceller.join().unwrap();
     assert!(collected.cancelled);
-    assert!(collected.results.len() >= 1_000);
+    // Item 1,000 was taken before the cancel; the items before it were done or handed back.
+    assert!(collected.report.produced() > 1_000);
     let report = &collected.report;
     assert!(!report.success());
     let returned: Vec<usize> = collected

@@ -56,11 +56,12 @@ fn live_items_stay_bounded_by_the_capacities_not_the_input() {
 
     // Per stage: its input buffer, the batches its workers hold (a buffer's worth in all), and
     // a reorder window (its width plus one batch); each worker also holds one output in the
-    // making. Then the source's read-ahead (half the first buffer), the output buffer and the
-    // results the stream has taken (256).
+    // making. Then the source's read-ahead (the first stage's workers read the source
+    // themselves, up to 256 items a pull each), the output buffer and the results the stream
+    // has taken (256).
     let stages = workers.len();
-    let bound =
-        stages * 4 * CAPACITY + workers.iter().sum::<usize>() + CAPACITY / 2 + CAPACITY + 256;
+    let read_ahead = workers[0] * 256;
+    let bound = stages * 4 * CAPACITY + workers.iter().sum::<usize>() + read_ahead + CAPACITY + 256;
     let peak = PEAK.load(Ordering::SeqCst);
     assert!(peak <= bound, "peak {peak} live items, bound {bound}");
     assert!(

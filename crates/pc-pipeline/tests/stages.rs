@@ -224,7 +224,10 @@ fn cancel_during_collect_returns_ok_with_the_leftovers() {
     let collected = chain.collect().unwrap();
     canceller.join().unwrap();
     assert!(collected.cancelled);
-    assert!(collected.results.len() > 5_000);
+    // Item 5,000 was taken before the cancel; whether the items before it were done or handed
+    // back depends on where the other worker was.
+    assert!(collected.report.produced() > 5_000);
+    assert!(collected.report.produced() < 1_000_000_000);
     // In source order; what is missing was handed back.
     assert!(collected.results.is_sorted());
     check_rows(&collected.report);
