@@ -8,7 +8,7 @@
 //! A run of the queue cells is short by default (about 6 ms at capacity 1024), and at that
 //! capacity the run's length matters: with 2 to 8 threads on 2 cores, crossbeam-channel reads
 //! faster over runs of a few milliseconds than over runs of a hundred or more, while pc-buffer
-//! and kanal read slower (BENCHMARKS.md, eleventh session; at capacity 16 the ratios hardly
+//! and kanal read slower (BENCHMARKS.md; at capacity 16 the ratios hardly
 //! move). The default is kept: it is the view less favourable to pc-buffer.
 //! `PC_ITEMS=4000000 PC_ONLY=/1024` shows the longer runs (with `PC_ONLY`: at capacity 1 and
 //! 16 the slowest peers take seconds per run of that length).

@@ -301,7 +301,7 @@ impl<H> ProducerRole<H> {
 /// for the consumer emptying it. Over pc-pipeline, one producer and one consumer, this pause
 /// lifted the throughput 1.15x at capacity 16 (57.7 against 50.2 M items/s, medians of 6),
 /// 1.25x at capacity 1 and 1.04x to 1.14x at 4 to 32; with two consumers 1.3x at capacity 1,
-/// and within the noise elsewhere (BENCHMARKS.md, fourteenth session). The same pause inside
+/// and within the noise elsewhere (BENCHMARKS.md). The same pause inside
 /// the buffer's put would tax every put that finds room, such as a single thread's; more spins
 /// before the first yield, or a spin before the back-off's first look, did not help.
 const PAUSES_BEFORE_PUT: u32 = 2;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// waits. Timing every operation from outside took two clock reads per batch, about as long as
 /// the hand-over itself: the pipeline with one consumer ran 1.18x faster at capacity 16 without
 /// them. (The roles alone over the two-lock layout, one producer and one consumer moving whole
-/// chunks, ran slower without them: see BENCHMARKS.md, fourteenth session.)
+/// chunks, ran slower without them: see BENCHMARKS.md.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RoleReport {
