@@ -17,7 +17,7 @@ struct Message {
     content: String,
 }
 
-/// Printed as the original's dictionaries print.
+/// Printed as the Python design's dictionaries print.
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{{'id': {}, 'content': '{}'}}", self.id, self.content)

@@ -33,7 +33,7 @@ use crate::stats::BufferStats;
 ///         for i in 0..100 {
 ///             buffer.put(i).unwrap(); // waits whenever 10 items are in flight
 ///         }
-///         buffer.close(); // the original's `mark_complete`
+///         buffer.close(); // the Python design's `mark_complete`
 ///     });
 ///     buffer.iter().collect() // ends once closed and drained
 /// });
@@ -626,7 +626,7 @@ impl<T> BoundedBuffer<T> {
         })
     }
 
-    /// Closes the buffer (the original's `mark_complete`): no more items are accepted, and every
+    /// Closes the buffer (the Python design's `mark_complete`): no more items are accepted, and every
     /// blocked producer and consumer wakes up.
     ///
     /// Blocked producers get their item back in their error; consumers go on draining the items
@@ -661,7 +661,7 @@ impl<T> BoundedBuffer<T> {
         with_layout!(self, buffer => buffer.is_closed())
     }
 
-    /// The number of items in the buffer right now (the original's `size`).
+    /// The number of items in the buffer right now (the Python design's `size`).
     ///
     /// Other threads may change it at any moment: use it for reporting, not to decide whether
     /// a put or get will block (use [`try_put`](Self::try_put) or [`try_get`](Self::try_get)).

@@ -178,7 +178,7 @@ impl<'a, S: Send + 'a> Chain<'a, S, S, Unstaged<'a, S>> {
         self
     }
 
-    /// A delay each producer sleeps after each item (the original's `producer_delay`); the
+    /// A delay each producer sleeps after each item (the Python design's `producer_delay`); the
     /// source then has a producer thread of its own.
     pub fn producer_delay(mut self, delay: Duration) -> Self {
         self.plan.config.delay = delay;

@@ -32,7 +32,7 @@ struct Config {
 }
 
 impl Config {
-    /// The original's default: capacity 10, one consumer, no delays, ordered, fail-fast.
+    /// The Python design's default: capacity 10, one consumer, no delays, ordered, fail-fast.
     const DEFAULT: Self = Self {
         capacity: 10,
         producers: None,
@@ -83,7 +83,7 @@ pub struct Pipeline<P = NoHook, C = NoHook, F = NoHook> {
 }
 
 impl Pipeline {
-    /// A pipeline as the original's default: capacity 10, one consumer, no delays, ordered,
+    /// A pipeline as the Python design's default: capacity 10, one consumer, no delays, ordered,
     /// fail-fast.
     pub fn new() -> Self {
         Self::from_parts(Config::DEFAULT, NoHook, NoHook, NoHook, None)
@@ -202,7 +202,7 @@ impl<P, C, F> Pipeline<P, C, F> {
         self.signal.handle()
     }
 
-    /// Runs `data` through the pipeline unchanged and returns it: the original's
+    /// Runs `data` through the pipeline unchanged and returns it: the Python design's
     /// `process(data)`.
     ///
     /// ```
@@ -412,13 +412,13 @@ impl<P, C, F> PipelineBuilder<P, C, F> {
         self
     }
 
-    /// A delay each producer sleeps after each item (the original's `producer_delay`).
+    /// A delay each producer sleeps after each item (the Python design's `producer_delay`).
     pub fn producer_delay(mut self, delay: Duration) -> Self {
         self.config.producer_delay = delay;
         self
     }
 
-    /// A delay each consumer sleeps after each item (the original's `consumer_delay`).
+    /// A delay each consumer sleeps after each item (the Python design's `consumer_delay`).
     pub fn consumer_delay(mut self, delay: Duration) -> Self {
         self.config.consumer_delay = delay;
         self

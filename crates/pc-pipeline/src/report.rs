@@ -169,12 +169,12 @@ impl RunReport {
         self.stages.iter().find(|row| row.name == name)
     }
 
-    /// Items the source gave (the original's `produced`).
+    /// Items the source gave (the Python design's `produced`).
     pub fn produced(&self) -> usize {
         self.stages.first().map_or(0, |row| row.items_out)
     }
 
-    /// Items the first stage processed, successfully or not (the original's `consumed`).
+    /// Items the first stage processed, successfully or not (the Python design's `consumed`).
     pub fn consumed(&self) -> usize {
         self.stages.get(1).map_or(0, |row| match row.kind {
             RowKind::Stage => row.items_out + row.failed,
@@ -198,7 +198,7 @@ impl RunReport {
     }
 
     /// Whether every item the source gave was delivered: nothing failed, nothing was handed
-    /// back, and the run neither failed nor was cancelled (the original's `success`).
+    /// back, and the run neither failed nor was cancelled (the Python design's `success`).
     pub fn success(&self) -> bool {
         !self.stopped
             && self.failed() == 0

@@ -146,7 +146,7 @@ impl<C, F> Stage<C, F> {
         self
     }
 
-    /// A delay each worker sleeps after each item (the original's `consumer_delay`). A worker
+    /// A delay each worker sleeps after each item (the Python design's `consumer_delay`). A worker
     /// with a delay takes one item at a time.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;

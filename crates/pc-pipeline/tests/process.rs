@@ -1,4 +1,4 @@
-//! The original's test cases and more, through `Pipeline::process`: empty input, large input, tiny buffers, FIFO and ordered output with many consumers, callbacks, borrowing, the report, progress and cancellation.
+//! The Python design's test cases and more, through `Pipeline::process`: empty input, large input, tiny buffers, FIFO and ordered output with many consumers, callbacks, borrowing, the report, progress and cancellation.
 
 use std::collections::HashSet;
 use std::sync::mpsc;

@@ -137,7 +137,7 @@ impl Default for ConsumerRole {
 }
 
 impl<H> ConsumerRole<H> {
-    /// Sleeps `delay` after each item (the original's `consumer_delay`). A consumer with a delay
+    /// Sleeps `delay` after each item (the Python design's `consumer_delay`). A consumer with a delay
     /// takes one item at a time whatever its [`batch`](Self::batch), so it never holds items
     /// that another consumer could be processing.
     pub fn delay(mut self, delay: Duration) -> Self {

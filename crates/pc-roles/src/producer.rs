@@ -81,7 +81,7 @@ impl Default for ProducerRole {
 }
 
 impl<H> ProducerRole<H> {
-    /// Sleeps `delay` after each item (the original's `producer_delay`). A producer with a delay
+    /// Sleeps `delay` after each item (the Python design's `producer_delay`). A producer with a delay
     /// puts one item at a time whatever its [`chunk`](Self::chunk).
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
