@@ -244,7 +244,7 @@ impl<T> BoundedBuffer<T> {
     /// As [`put`](Self::put).
     pub fn put_waited(&self, item: T, waited: &mut Duration) -> Result<(), PutError<T>> {
         with_layout!(self, buffer => buffer.put_until(item, None, waited))
-            .map_err(|(item, _)| PutError(item))
+            .map_err(|(item, _)| PutError::Closed(item))
     }
 
     /// Puts `item` if there is room right now, without waiting.
@@ -382,8 +382,8 @@ impl<T> BoundedBuffer<T> {
         waited: &mut Duration,
     ) -> Result<(), PutError<Vec<T>>> {
         match &self.layout {
-            Layout::Halves(buffer) => buffer.put_from(items, waited).map_err(PutError),
-            Layout::Batched(buffer) => buffer.put_from(items, waited).map_err(PutError),
+            Layout::Halves(buffer) => buffer.put_from(items, waited).map_err(PutError::Closed),
+            Layout::Batched(buffer) => buffer.put_from(items, waited).map_err(PutError::Closed),
             // One slot: nothing to swap.
             Layout::Slot(_) => self.put_all(items.drain(..), waited),
         }
@@ -395,7 +395,7 @@ impl<T> BoundedBuffer<T> {
         items: impl ExactSizeIterator<Item = T>,
         waited: &mut Duration,
     ) -> Result<(), PutError<Vec<T>>> {
-        with_layout!(self, buffer => buffer.put_all(items, waited)).map_err(PutError)
+        with_layout!(self, buffer => buffer.put_all(items, waited)).map_err(PutError::Closed)
     }
 
     /// Takes the item at the front, waiting while the buffer is empty.

@@ -18,30 +18,61 @@ use thiserror::Error;
 #[error("buffer capacity must be at least 1, got 0")]
 pub struct CapacityError;
 
-/// [`put`](crate::BoundedBuffer::put) or [`put_batch`](crate::BoundedBuffer::put_batch) found
-/// the buffer closed; the undelivered item (or items) are handed back.
+/// [`put`](crate::BoundedBuffer::put) or [`put_batch`](crate::BoundedBuffer::put_batch) could
+/// not deliver; the undelivered item (or items) are handed back.
 ///
 /// ```
-/// use pc_buffer::BoundedBuffer;
+/// use pc_buffer::{BoundedBuffer, PutError};
 ///
 /// let buffer = BoundedBuffer::new(2).unwrap();
 /// buffer.close();
-/// assert_eq!(buffer.put("late").unwrap_err().into_inner(), "late");
+/// assert_eq!(buffer.put("late"), Err(PutError::Closed("late")));
+/// assert_eq!(buffer.put("later").unwrap_err().into_inner(), "later");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Error)]
-#[error("putting into a closed buffer")]
-pub struct PutError<T>(pub T);
+pub enum PutError<T> {
+    /// The buffer is closed.
+    #[error("putting into a closed buffer")]
+    Closed(T),
+    /// Every consumer-side handle of the buffer was dropped: nobody is left to take the item
+    /// (only from a [`PutHandle`](crate::PutHandle)).
+    #[error("putting into a buffer with no consumer left")]
+    NoConsumer(T),
+}
 
 impl<T> PutError<T> {
     /// Takes back the item that was not delivered.
     pub fn into_inner(self) -> T {
-        self.0
+        match self {
+            Self::Closed(item) | Self::NoConsumer(item) => item,
+        }
+    }
+
+    /// Whether the put failed because the buffer was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed(_))
+    }
+
+    /// Whether the put failed because no consumer is left.
+    pub fn is_no_consumer(&self) -> bool {
+        matches!(self, Self::NoConsumer(_))
+    }
+
+    /// Applies `f` to the carried item, keeping the kind of failure.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> PutError<U> {
+        match self {
+            Self::Closed(item) => PutError::Closed(f(item)),
+            Self::NoConsumer(item) => PutError::NoConsumer(f(item)),
+        }
     }
 }
 
 impl<T> fmt::Debug for PutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PutError(..)")
+        match self {
+            Self::Closed(_) => f.write_str("Closed(..)"),
+            Self::NoConsumer(_) => f.write_str("NoConsumer(..)"),
+        }
     }
 }
 
@@ -55,13 +86,16 @@ pub enum TryPutError<T> {
     /// The buffer is closed.
     #[error("putting into a closed buffer")]
     Closed(T),
+    /// No consumer is left (only from a [`PutHandle`](crate::PutHandle)).
+    #[error("putting into a buffer with no consumer left")]
+    NoConsumer(T),
 }
 
 impl<T> TryPutError<T> {
     /// Takes back the item that was not delivered.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Full(item) | Self::Closed(item) => item,
+            Self::Full(item) | Self::Closed(item) | Self::NoConsumer(item) => item,
         }
     }
 
@@ -74,6 +108,11 @@ impl<T> TryPutError<T> {
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
     }
+
+    /// Whether the put failed because no consumer is left.
+    pub fn is_no_consumer(&self) -> bool {
+        matches!(self, Self::NoConsumer(_))
+    }
 }
 
 impl<T> fmt::Debug for TryPutError<T> {
@@ -81,13 +120,17 @@ impl<T> fmt::Debug for TryPutError<T> {
         match self {
             Self::Full(_) => f.write_str("Full(..)"),
             Self::Closed(_) => f.write_str("Closed(..)"),
+            Self::NoConsumer(_) => f.write_str("NoConsumer(..)"),
         }
     }
 }
 
 impl<T> From<PutError<T>> for TryPutError<T> {
     fn from(err: PutError<T>) -> Self {
-        Self::Closed(err.0)
+        match err {
+            PutError::Closed(item) => Self::Closed(item),
+            PutError::NoConsumer(item) => Self::NoConsumer(item),
+        }
     }
 }
 
@@ -101,13 +144,16 @@ pub enum PutTimeoutError<T> {
     /// The buffer is closed.
     #[error("putting into a closed buffer")]
     Closed(T),
+    /// No consumer is left (only from a [`PutHandle`](crate::PutHandle)).
+    #[error("putting into a buffer with no consumer left")]
+    NoConsumer(T),
 }
 
 impl<T> PutTimeoutError<T> {
     /// Takes back the item that was not delivered.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Timeout(item) | Self::Closed(item) => item,
+            Self::Timeout(item) | Self::Closed(item) | Self::NoConsumer(item) => item,
         }
     }
 
@@ -120,6 +166,11 @@ impl<T> PutTimeoutError<T> {
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
     }
+
+    /// Whether the put failed because no consumer is left.
+    pub fn is_no_consumer(&self) -> bool {
+        matches!(self, Self::NoConsumer(_))
+    }
 }
 
 impl<T> fmt::Debug for PutTimeoutError<T> {
@@ -127,13 +178,17 @@ impl<T> fmt::Debug for PutTimeoutError<T> {
         match self {
             Self::Timeout(_) => f.write_str("Timeout(..)"),
             Self::Closed(_) => f.write_str("Closed(..)"),
+            Self::NoConsumer(_) => f.write_str("NoConsumer(..)"),
         }
     }
 }
 
 impl<T> From<PutError<T>> for PutTimeoutError<T> {
     fn from(err: PutError<T>) -> Self {
-        Self::Closed(err.0)
+        match err {
+            PutError::Closed(item) => Self::Closed(item),
+            PutError::NoConsumer(item) => Self::NoConsumer(item),
+        }
     }
 }
 
@@ -210,6 +265,10 @@ pub enum BufferPutError<T, E> {
     /// The buffer is closed.
     #[error("putting into a closed buffer")]
     Closed(T),
+    /// No consumer is left to take the item (only from a buffer whose consumers are known to
+    /// the buffer, such as a [`PutHandle`](crate::PutHandle)'s).
+    #[error("putting into a buffer with no consumer left")]
+    NoConsumer(T),
     /// The buffer stayed full until the deadline (only from timed puts).
     #[error("timed out putting into a full buffer")]
     Timeout(T),
@@ -223,13 +282,21 @@ impl<T, E> BufferPutError<T, E> {
     /// Takes back the item that was not delivered.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Closed(item) | Self::Timeout(item) | Self::Transport(item, _) => item,
+            Self::Closed(item)
+            | Self::NoConsumer(item)
+            | Self::Timeout(item)
+            | Self::Transport(item, _) => item,
         }
     }
 
     /// Whether the put failed because the buffer was closed.
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
+    }
+
+    /// Whether the put failed because no consumer is left.
+    pub fn is_no_consumer(&self) -> bool {
+        matches!(self, Self::NoConsumer(_))
     }
 
     /// Whether the put failed because the deadline passed.
@@ -249,6 +316,7 @@ impl<T, E> BufferPutError<T, E> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> BufferPutError<U, E> {
         match self {
             Self::Closed(item) => BufferPutError::Closed(f(item)),
+            Self::NoConsumer(item) => BufferPutError::NoConsumer(f(item)),
             Self::Timeout(item) => BufferPutError::Timeout(f(item)),
             Self::Transport(item, err) => BufferPutError::Transport(f(item), err),
         }
@@ -259,6 +327,7 @@ impl<T, E: fmt::Debug> fmt::Debug for BufferPutError<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Closed(_) => f.write_str("Closed(..)"),
+            Self::NoConsumer(_) => f.write_str("NoConsumer(..)"),
             Self::Timeout(_) => f.write_str("Timeout(..)"),
             Self::Transport(_, err) => write!(f, "Transport(.., {err:?})"),
         }
@@ -267,7 +336,10 @@ impl<T, E: fmt::Debug> fmt::Debug for BufferPutError<T, E> {
 
 impl<T, E> From<PutError<T>> for BufferPutError<T, E> {
     fn from(err: PutError<T>) -> Self {
-        Self::Closed(err.0)
+        match err {
+            PutError::Closed(item) => Self::Closed(item),
+            PutError::NoConsumer(item) => Self::NoConsumer(item),
+        }
     }
 }
 
@@ -276,6 +348,7 @@ impl<T, E> From<PutTimeoutError<T>> for BufferPutError<T, E> {
         match err {
             PutTimeoutError::Timeout(item) => Self::Timeout(item),
             PutTimeoutError::Closed(item) => Self::Closed(item),
+            PutTimeoutError::NoConsumer(item) => Self::NoConsumer(item),
         }
     }
 }

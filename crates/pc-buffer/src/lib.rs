@@ -48,6 +48,35 @@
 //! assert_eq!(total, (0..3u64).map(|p| (0..100).map(|i| p * 1000 + i).sum::<u64>()).sum());
 //! ```
 //!
+//! ## Handles that close the buffer
+//!
+//! [`into_handles`](BoundedBuffer::into_handles) (or [`handles`]) splits a buffer into a
+//! [`PutHandle`] and a [`GetHandle`], each cloneable, as a channel has a sender and a receiver.
+//! When the last put handle is dropped the buffer closes, so consumers end once they have
+//! drained it, even if a producer panicked: its handle unwinds with it. When the last get
+//! handle is dropped, every blocked and later put fails at once with
+//! [`PutError::NoConsumer`] and its item back, instead of waiting for a consumer that will
+//! never come:
+//!
+//! ```
+//! use pc_buffer::PutError;
+//!
+//! let (put, get) = pc_buffer::handles(1).unwrap();
+//! let producer = std::thread::spawn(move || {
+//!     let mut i = 0;
+//!     loop {
+//!         match put.put(i) {
+//!             Ok(()) => i += 1,
+//!             Err(err) => return (i, err),
+//!         }
+//!     }
+//! });
+//! assert_eq!(get.get(), Ok(0));
+//! drop(get); // the only consumer goes
+//! let (sent, err) = producer.join().unwrap();
+//! assert!(matches!(err, PutError::NoConsumer(n) if n == sent)); // the item comes back
+//! ```
+//!
 //! ## Nothing is lost
 //!
 //! Every operation that cannot deliver an item hands it back in its error:
@@ -186,6 +215,7 @@ mod bounded;
 mod buffer;
 mod err;
 mod halves;
+mod handles;
 mod iter;
 mod lock;
 mod one_lock;
@@ -203,5 +233,6 @@ pub use err::{
     BufferGetError, BufferPutError, CapacityError, GetError, GetTimeoutError, PutError,
     PutTimeoutError, TryGetError, TryPutError,
 };
+pub use handles::{GetHandle, PutHandle, handles};
 pub use iter::{Iter, TryIter};
 pub use stats::BufferStats;

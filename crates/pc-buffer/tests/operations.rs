@@ -80,7 +80,7 @@ fn closed_takes_precedence_over_full() {
         buffer.put_batch((0..capacity).collect()).unwrap();
         buffer.close();
         assert_eq!(buffer.try_put(10), Err(TryPutError::Closed(10)));
-        assert_eq!(buffer.put(11), Err(PutError(11)));
+        assert_eq!(buffer.put(11), Err(PutError::Closed(11)));
         assert_eq!(
             buffer.put_timeout(12, std::time::Duration::from_secs(60)),
             Err(PutTimeoutError::Closed(12))
@@ -172,7 +172,7 @@ fn put_batch_on_closed_buffer_hands_back_everything_in_order() {
     for buffer in queue_layouts(3) {
         buffer.close();
         let err = buffer.put_batch(vec![Opaque(1), Opaque(2)]).unwrap_err();
-        assert_eq!(format!("{err:?}"), "PutError(..)");
+        assert_eq!(format!("{err:?}"), "Closed(..)");
         let back: Vec<u32> = err.into_inner().into_iter().map(|o| o.0).collect();
         assert_eq!(back, [1, 2]);
     }
@@ -495,7 +495,7 @@ fn stats_count_items_and_high_water() {
 
 #[test]
 fn errors_debug_without_item_debug() {
-    assert_eq!(format!("{:?}", PutError(Opaque(1))), "PutError(..)");
+    assert_eq!(format!("{:?}", PutError::Closed(Opaque(1))), "Closed(..)");
     assert_eq!(format!("{:?}", TryPutError::Full(Opaque(1))), "Full(..)");
     assert_eq!(
         format!("{:?}", TryPutError::Closed(Opaque(1))),
@@ -516,9 +516,12 @@ fn errors_debug_without_item_debug() {
 
 #[test]
 fn errors_convert_and_keep_the_item() {
-    assert_eq!(TryPutError::from(PutError(1)), TryPutError::Closed(1));
     assert_eq!(
-        PutTimeoutError::from(PutError(1)),
+        TryPutError::from(PutError::Closed(1)),
+        TryPutError::Closed(1)
+    );
+    assert_eq!(
+        PutTimeoutError::from(PutError::Closed(1)),
         PutTimeoutError::Closed(1)
     );
     assert_eq!(TryGetError::from(GetError), TryGetError::Closed);
@@ -529,7 +532,7 @@ fn errors_convert_and_keep_the_item() {
     assert!(GetTimeoutError::Timeout.is_timeout());
     assert!(GetTimeoutError::Closed.is_closed());
     // Errors are real `std::error::Error`s, usable with `?` into a boxed error.
-    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(PutError(1));
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(PutError::Closed(1));
     assert_eq!(boxed.to_string(), "putting into a closed buffer");
 }
 

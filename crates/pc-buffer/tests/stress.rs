@@ -53,7 +53,9 @@ fn run_on(buffer: BoundedBuffer<Tagged>, producers: usize, consumers: usize, per
                             while let Err(full) = buffer.try_put(item) {
                                 item = match full {
                                     TryPutError::Full(item) => item,
-                                    TryPutError::Closed(_) => panic!("closed while producing"),
+                                    TryPutError::Closed(_) | TryPutError::NoConsumer(_) => {
+                                        panic!("closed while producing")
+                                    }
                                 };
                                 thread::yield_now();
                             }

@@ -34,6 +34,10 @@ pub enum StopCause<E> {
     /// A producer found the buffer closed by someone else.
     #[error("the buffer was closed")]
     Closed,
+    /// A producer found that no consumer is left to take its items (every consumer-side
+    /// handle of the buffer was dropped).
+    #[error("no consumer is left to take items")]
+    NoConsumer,
     /// Another role sharing the stop flag failed, so this one stopped too.
     #[error("stopped because another role failed")]
     Stopped,
@@ -57,6 +61,7 @@ impl<E: fmt::Debug> fmt::Debug for StopCause<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Closed => f.write_str("Closed"),
+            Self::NoConsumer => f.write_str("NoConsumer"),
             Self::Stopped => f.write_str("Stopped"),
             Self::Halted => f.write_str("Halted"),
             Self::Transport(err) => f.debug_tuple("Transport").field(err).finish(),

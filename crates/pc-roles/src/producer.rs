@@ -249,6 +249,7 @@ impl<H> ProducerRole<H> {
                     BufferPutError::Closed(items) | BufferPutError::Timeout(items) => {
                         (StopCause::Closed, items)
                     }
+                    BufferPutError::NoConsumer(items) => (StopCause::NoConsumer, items),
                     BufferPutError::Transport(items, err) => {
                         halt(stop, buffer);
                         (StopCause::Transport(err), items)

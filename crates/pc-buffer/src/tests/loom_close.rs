@@ -60,7 +60,7 @@ fn close_wakes_blocked_producer(capacity: usize, make: Make<usize>) {
             thread::spawn(move || buffer.put(10))
         };
         buffer.close();
-        assert_eq!(producer.join().unwrap(), Err(PutError(10)));
+        assert_eq!(producer.join().unwrap(), Err(PutError::Closed(10)));
         for item in 0..capacity {
             assert_eq!(buffer.get(), Ok(item));
         }

@@ -10,6 +10,8 @@ mod loom_close;
 #[cfg(loom)]
 mod loom_halves;
 #[cfg(loom)]
+mod loom_handles;
+#[cfg(loom)]
 mod loom_handoff;
 #[cfg(loom)]
 mod loom_slot;

@@ -355,7 +355,9 @@ where
                 });
             }
             StopCause::Transport(never) => match never {},
-            StopCause::Closed | StopCause::Stopped | StopCause::Halted => {}
+            // The engine keeps its buffers inside the run, so no consumer side is ever dropped
+            // under a producer; a closed buffer means the run is stopping.
+            StopCause::Closed | StopCause::NoConsumer | StopCause::Stopped | StopCause::Halted => {}
         }
         err.report
     }

@@ -225,7 +225,10 @@ where
                 }
                 StopCause::Transport(never) => match never {},
                 // The sink asked to stop, having recorded why; or another row stopped the run.
-                StopCause::Halted | StopCause::Stopped | StopCause::Closed => 0,
+                StopCause::Halted
+                | StopCause::Stopped
+                | StopCause::Closed
+                | StopCause::NoConsumer => 0,
             };
             (err.report, panicked)
         }
