@@ -51,7 +51,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_pair::crossbeam_pair;
-use pc_benches::{Api, Handoff, PcBuffer, Queue, StdSyncChannel, Workload, pipeline, spin_handoff};
+use pc_benches::{
+    Api, Handoff, PcBuffer, PcHandles, Queue, StdSyncChannel, Workload, pipeline, spin_handoff,
+};
 use peers::{Crossbeam, Flume, Kanal};
 use runner::{Run, Settings, median, medians};
 
@@ -77,6 +79,7 @@ fn queue_cells(items: Option<usize>) -> Vec<Cell> {
                     name: format!("{prefix}{name}/{capacity}"),
                     runs: vec![
                         run::<PcBuffer>(workload, api),
+                        run::<PcHandles>(workload, api),
                         run::<Crossbeam>(workload, api),
                         run::<Flume>(workload, api),
                         run::<Kanal>(workload, api),
@@ -234,6 +237,8 @@ fn main() {
     );
 
     let mut pc_ratios = Vec::new();
+    // The handles' rate over the bare buffer's, per queue cell, each against crossbeam's.
+    let mut handle_ratios: Vec<f64> = Vec::new();
     for (title, cells) in [
         ("queues", queue_cells(items)),
         ("pipeline", pipeline_cells()),
@@ -283,6 +288,11 @@ fn main() {
                     pc_ratios.push((cell.name.clone(), ratio));
                 }
             }
+            if title == "queues" {
+                if let (Some((_, bare)), Some((_, handles))) = (medians[0], medians[1]) {
+                    handle_ratios.push(handles / bare);
+                }
+            }
         }
     }
     if !pc_ratios.is_empty() {
@@ -296,6 +306,16 @@ fn main() {
         println!(
             "pc-buffer per-item vs crossbeam: geometric mean {geo:.2}x over {} cells, lowest {min:.2}x ({worst})",
             pc_ratios.len()
+        );
+    }
+    if !handle_ratios.is_empty() {
+        let geo =
+            (handle_ratios.iter().map(|r| r.ln()).sum::<f64>() / handle_ratios.len() as f64).exp();
+        let min = handle_ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = handle_ratios.iter().copied().fold(0.0, f64::max);
+        println!(
+            "pc handles vs the bare pc-buffer: geometric mean {geo:.2}x over {} cells, {min:.2}x to {max:.2}x",
+            handle_ratios.len()
         );
     }
 }

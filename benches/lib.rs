@@ -108,6 +108,48 @@ impl Queue for PcBuffer {
     }
 }
 
+/// pc-buffer's put and get handles ([`pc_buffer::handles`]): the same buffer, closed by
+/// dropping the last put handle.
+pub enum PcHandles {}
+
+impl Queue for PcHandles {
+    const NAME: &'static str = "pc handles";
+    type Sender = pc_buffer::PutHandle<usize>;
+    type Receiver = pc_buffer::GetHandle<usize>;
+
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
+        pc_buffer::handles(capacity).expect("capacity is not zero")
+    }
+
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        Some(rx.clone())
+    }
+
+    fn close(tx: Self::Sender) {
+        drop(tx);
+    }
+
+    #[inline]
+    fn put(tx: &Self::Sender, item: usize) {
+        tx.put(item).expect("a consumer is left");
+    }
+
+    #[inline]
+    fn get(rx: &Self::Receiver) -> Option<usize> {
+        rx.get().ok()
+    }
+
+    #[inline]
+    fn put_batch(tx: &Self::Sender, items: Vec<usize>) {
+        tx.put_batch(items).expect("a consumer is left");
+    }
+
+    #[inline]
+    fn get_batch(rx: &Self::Receiver, out: &mut Vec<usize>, max: usize) -> bool {
+        rx.get_batch_into(out, max).is_ok()
+    }
+}
+
 /// std's `sync_channel` (one consumer only).
 pub enum StdSyncChannel {}
 
@@ -438,6 +480,7 @@ mod tests {
     #[test]
     fn pc_buffer_workloads_deliver_everything() {
         all_workloads::<PcBuffer>(true);
+        all_workloads::<PcHandles>(true);
     }
 
     #[test]
