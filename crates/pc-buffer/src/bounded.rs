@@ -475,8 +475,9 @@ impl<T> BoundedBuffer<T> {
     /// Takes up to `max` items from the front in one locked step, waiting while the buffer is
     /// empty; returns them in order (at least one).
     ///
-    /// `max == 0` returns an empty vector at once. See [`get_batch_into`](Self::get_batch_into)
-    /// to reuse an allocation.
+    /// `max == 0` returns an empty vector at once, whether the buffer is open or closed, and
+    /// takes nothing: every layout and the [`Buffer`](crate::Buffer) trait's default agree. See
+    /// [`get_batch_into`](Self::get_batch_into) to reuse an allocation.
     ///
     /// ```
     /// use pc_buffer::BoundedBuffer;
@@ -493,7 +494,8 @@ impl<T> BoundedBuffer<T> {
     }
 
     /// Appends up to `max` items from the front to `out` in one locked step, waiting while the
-    /// buffer is empty; returns how many were appended (at least one, unless `max == 0`).
+    /// buffer is empty; returns how many were appended (at least one, unless `max == 0`, which
+    /// returns `Ok(0)` at once, open or closed).
     ///
     /// Returns [`GetError`] only when the buffer is closed and empty.
     ///

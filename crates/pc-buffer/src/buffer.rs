@@ -82,7 +82,7 @@ pub trait Buffer<T> {
     /// Takes an item, waiting at most `timeout` for one.
     fn get_timeout(&self, timeout: Duration) -> Result<T, BufferGetError<Self::TransportError>>;
 
-    /// Appends between 1 and `max` items to `out` (none if `max == 0`), waiting while the
+    /// Appends between 1 and `max` items to `out` (none, at once, if `max == 0`), waiting while the
     /// buffer is empty; returns how many.
     fn get_batch_into(
         &self,

@@ -269,3 +269,25 @@ fn the_waited_operations_add_exactly_the_waits_the_stats_count() {
         assert_eq!(buffer.stats().put_waits, 2);
     }
 }
+
+#[test]
+fn a_consumer_that_comes_after_close_takes_what_is_left_then_ends_at_once() {
+    for (_, buffer) in each_layout::<u32>() {
+        buffer.put(5).unwrap();
+        buffer.close();
+        thread::scope(|s| {
+            let late = s.spawn(|| {
+                let first = buffer.get();
+                // An hour: the test hangs if a get waits on a closed buffer.
+                let timed = buffer.get_timeout(Duration::from_secs(3600));
+                (first, timed, buffer.get_batch(4), buffer.get())
+            });
+            let (first, timed, batch, last) = late.join().unwrap();
+            assert_eq!(first, Ok(5));
+            assert_eq!(timed, Err(pc_buffer::GetTimeoutError::Closed));
+            assert_eq!(batch, Err(GetError));
+            assert_eq!(last, Err(GetError));
+        });
+        assert_eq!(buffer.stats().get_waits, 0, "nothing waited");
+    }
+}

@@ -597,3 +597,26 @@ fn numbers_at_capacity_1_follow_put_order_whichever_way_items_leave() {
     let stats = buffer.stats();
     assert_eq!((stats.items_put, stats.items_got, stats.len), (12, 12, 0));
 }
+
+#[test]
+fn a_batch_get_of_zero_items_returns_nothing_at_once_in_every_layout() {
+    for (_, buffer) in each_layout::<u32>() {
+        // Empty and open: a get of one item would block; a get of none does not.
+        assert_eq!(buffer.get_batch(0), Ok(vec![]));
+        buffer.put(7).unwrap();
+        let mut out = vec![1];
+        assert_eq!(buffer.get_batch_into(&mut out, 0), Ok(0));
+        assert_eq!(out, [1]);
+        let numbers = buffer.get_batch_numbered(&mut out, 0).unwrap();
+        assert!(numbers.is_empty());
+        assert_eq!(numbers.start, 0, "the next number, unused");
+        assert_eq!(buffer.len(), 1, "nothing was taken");
+        buffer.close();
+        assert_eq!(buffer.get(), Ok(7));
+        // Closed and empty: still an empty result, not the end.
+        assert_eq!(buffer.get_batch(0), Ok(vec![]));
+        assert_eq!(buffer.get_batch(1), Err(GetError));
+        let stats = buffer.stats();
+        assert_eq!((stats.items_got, stats.get_waits), (1, 0));
+    }
+}

@@ -184,3 +184,48 @@ fn batch_put_from_racing_close_delivers_or_hands_back_every_item() {
         });
     }
 }
+
+/// A batch put into a producers' side that already holds an item, racing a get and close at
+/// capacity 3: the batch of two fits, with an allocation large enough to be swapped in, but the
+/// side is not empty, so the put must move its items behind the one already there. Whatever the
+/// interleaving, the item already there is delivered first, the batch's items follow in order
+/// up to where close cut it, exactly the rest is handed back, and the caller's `Vec` never comes
+/// back holding an item it did not give (a swap into a side that holds items would hand it the
+/// old ones).
+#[test]
+fn batch_put_into_a_side_holding_items_racing_close_hands_back_only_its_own_rest() {
+    for make in queue_layouts() {
+        model(move || {
+            let buffer = Arc::new(make(3).unwrap());
+            buffer.put(1).unwrap();
+            let producer = {
+                let buffer = buffer.clone();
+                thread::spawn(move || {
+                    let mut batch = Vec::with_capacity(3);
+                    batch.extend([10, 11]);
+                    let returned = match buffer.put_batch_from(&mut batch) {
+                        Ok(()) => Vec::new(),
+                        Err(err) => err.into_inner(),
+                    };
+                    assert!(batch.is_empty(), "the batch's Vec came back with {batch:?}");
+                    returned
+                })
+            };
+            let first = buffer.get();
+            buffer.close();
+            let returned = producer.join().unwrap();
+            let mut delivered: Vec<i32> = first.into_iter().collect();
+            while let Ok(item) = buffer.get() {
+                delivered.push(item);
+            }
+            let mut all = delivered.clone();
+            all.extend(&returned);
+            assert_eq!(
+                all,
+                [1, 10, 11],
+                "delivered {delivered:?}, back {returned:?}"
+            );
+            assert_consistent(&buffer);
+        });
+    }
+}
