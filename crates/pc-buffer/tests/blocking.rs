@@ -291,3 +291,61 @@ fn a_consumer_that_comes_after_close_takes_what_is_left_then_ends_at_once() {
         assert_eq!(buffer.stats().get_waits, 0, "nothing waited");
     }
 }
+
+/// At capacities near `usize::MAX` no room, count or pause computation may overflow (the tests
+/// run with overflow checks): a producer mixing single and batch puts contends with consumers
+/// mixing single, batch and numbered gets, and every item arrives once, in order per kind.
+#[test]
+fn capacities_near_usize_max_overflow_nothing_under_contention() {
+    for capacity in [usize::MAX, usize::MAX - 1, 1 << 63] {
+        for buffer in queue_layouts::<u64>(capacity) {
+            const N: u64 = 20_000;
+            let (sum, count) = thread::scope(|s| {
+                let producer = s.spawn(|| {
+                    let mut i = 0;
+                    while i < N {
+                        if i % 3 == 0 {
+                            let end = (i + 50).min(N);
+                            buffer.put_batch((i..end).collect()).unwrap();
+                            i = end;
+                        } else {
+                            buffer.put(i).unwrap();
+                            i += 1;
+                        }
+                        assert!(!buffer.is_full());
+                    }
+                    buffer.close();
+                });
+                let consumers: Vec<_> = (0..2)
+                    .map(|c| {
+                        let buffer = &buffer;
+                        s.spawn(move || {
+                            let (mut sum, mut count, mut out) = (0u64, 0u64, Vec::new());
+                            loop {
+                                let got = match c {
+                                    0 => buffer.get().map(|x| out.push(x)).is_ok(),
+                                    _ => buffer.get_batch_numbered(&mut out, 64).is_ok(),
+                                };
+                                if !got {
+                                    break;
+                                }
+                                count += out.len() as u64;
+                                sum += out.drain(..).sum::<u64>();
+                            }
+                            (sum, count)
+                        })
+                    })
+                    .collect();
+                producer.join().unwrap();
+                consumers
+                    .into_iter()
+                    .map(|c| c.join().unwrap())
+                    .fold((0, 0), |(s, n), (s2, n2)| (s + s2, n + n2))
+            });
+            assert_eq!((sum, count), (N * (N - 1) / 2, N));
+            let stats = buffer.stats();
+            assert_eq!((stats.items_put, stats.items_got), (N, N));
+            assert_eq!(stats.capacity, capacity);
+        }
+    }
+}
