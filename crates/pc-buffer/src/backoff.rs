@@ -6,19 +6,17 @@
 //! Everything here only reads the buffer's counts and flags and yields: it decides how long to wait, never
 //! whether to proceed, which is always decided again under a lock.
 
-#[cfg(not(all(test, loom)))]
+// A plain std atomic in both builds: the count is a hint that decides nothing, and loom builds
+// never back off (see `sync`).
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-#[cfg(not(all(test, loom)))]
-use crossbeam_utils::Backoff;
+use crate::sync::{Backoff, DELAYS, yield_now};
 
 /// How many growing spins (1, 2, 4, 8 pauses) a thread that waits alone makes before yielding.
-#[cfg(not(all(test, loom)))]
 const LONE_SPINS: u32 = 4;
 
 /// How many times a thread that waits alone yields before it parks: a few dozen microseconds on
 /// an idle core, about the time another thread needs to be scheduled again on a busy one.
-#[cfg(not(all(test, loom)))]
 const LONE_YIELDS: u32 = 64;
 
 /// How many more times a thread yields, beyond its usual backoff, while the thread it waits for
@@ -26,25 +24,21 @@ const LONE_YIELDS: u32 = 64;
 /// the usual backoff; parking meanwhile would make the woken thread pay for a wake-up in turn, and
 /// the two sides would go on handing every item over through the scheduler. Yielding also gives
 /// the waking thread the core if it is waiting for one.
-#[cfg(not(all(test, loom)))]
 const WAKING_YIELDS: u32 = 64;
 
 /// How many threads are backing off on one buffer right now.
 #[derive(Debug, Default)]
 pub(crate) struct Spinners {
-    #[cfg(not(all(test, loom)))]
     count: AtomicUsize,
 }
 
 /// Counts a thread in [`Spinners`] while it backs off, and out when dropped.
-#[cfg(not(all(test, loom)))]
 struct Spinning<'a> {
     count: &'a AtomicUsize,
     /// Whether no other thread was backing off when this one started.
     alone: bool,
 }
 
-#[cfg(not(all(test, loom)))]
 impl<'a> Spinning<'a> {
     fn enter(spinners: &'a Spinners) -> Self {
         let count = &spinners.count;
@@ -53,7 +47,6 @@ impl<'a> Spinning<'a> {
     }
 }
 
-#[cfg(not(all(test, loom)))]
 impl Drop for Spinning<'_> {
     fn drop(&mut self) {
         self.count.fetch_sub(1, Ordering::Relaxed);
@@ -78,36 +71,31 @@ impl Drop for Spinning<'_> {
 ///   producer), every later hand-off tends to go through a wake-up, since each wake-up outlasts
 ///   the other side's backoff, which then parks in turn.
 ///
-/// Under loom, one look at the hint and no yield, as in [`back_off_lone`]: the rest reads the
-/// hint and yields, so it cannot change a decision, and it would multiply the interleavings to
-/// explore. A yield would also hide interleavings: loom does not run a thread that yielded
-/// again while another can run, so a producer backing off on a full buffer would never park
-/// before the model's `close` (with a yield here, no model noticed a `close` that forgot to
-/// wake parked producers). The models check the hint itself instead (`assert_consistent`).
+/// Under loom, one look at the hint and no yield (see `sync`): the rest reads the hint and
+/// yields, so it cannot change a decision, and it would multiply the interleavings to explore.
+/// A yield would also hide interleavings: with a yield here, no model noticed a `close` that
+/// forgot to wake parked producers. The models check the hint itself instead
+/// (`assert_consistent`).
 pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
-    #[cfg(all(test, loom))]
-    {
-        let _ = spinners;
+    if !DELAYS {
         let _ = look();
+        return;
     }
-    #[cfg(not(all(test, loom)))]
-    {
-        let counted = Spinning::enter(spinners);
-        if counted.alone {
-            if lone(&look) {
+    let counted = Spinning::enter(spinners);
+    if counted.alone {
+        if lone(&look) {
+            return;
+        }
+    } else {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if look().0 {
                 return;
             }
-        } else {
-            let backoff = Backoff::new();
-            while !backoff.is_completed() {
-                if look().0 {
-                    return;
-                }
-                backoff.snooze();
-            }
+            backoff.snooze();
         }
-        while_waking(&look);
     }
+    while_waking(&look);
 }
 
 /// [`back_off`] for a buffer whose waiting threads all watch one cache line, the one its lock
@@ -122,32 +110,27 @@ pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
 /// `on_yield` runs once, when the spins are over and the thread is about to yield for the first
 /// time (the waits start their clock there: see [`Waited`](crate::one_lock::Waited)).
 ///
-/// Under loom, one look, then `on_yield`, and no yield. The slot's threads back off *before*
-/// they lock, and loom does not run a thread that yielded again while another can run: a
-/// producer that backed off could then never park before the consumer's next step, and the
-/// models would miss every interleaving in which it does (a model of `close` waking a parked
-/// producer found no such interleaving with a yield here).
+/// Under loom, one look, then `on_yield`, and no yield (see `sync`). The slot's threads back
+/// off *before* they lock, and loom does not run a thread that yielded again while another can
+/// run: a producer that backed off could then never park before the consumer's next step, and
+/// the models would miss every interleaving in which it does.
 pub(crate) fn back_off_lone(look: impl Fn() -> (bool, bool), on_yield: impl FnOnce()) {
-    #[cfg(all(test, loom))]
-    {
+    if !DELAYS {
         let _ = look();
         on_yield();
+        return;
     }
-    #[cfg(not(all(test, loom)))]
-    {
-        if spin(&look) {
-            return;
-        }
-        on_yield();
-        if yield_lone(&look) {
-            return;
-        }
-        while_waking(&look);
+    if spin(&look) {
+        return;
     }
+    on_yield();
+    if yield_lone(&look) {
+        return;
+    }
+    while_waking(&look);
 }
 
 /// The lone schedule's spins: a few growing ones. Returns whether `look` said ready.
-#[cfg(not(all(test, loom)))]
 fn spin(look: &impl Fn() -> (bool, bool)) -> bool {
     let backoff = Backoff::new();
     for _ in 0..LONE_SPINS {
@@ -160,31 +143,28 @@ fn spin(look: &impl Fn() -> (bool, bool)) -> bool {
 }
 
 /// The lone schedule's yields, after its spins. Returns whether `look` said ready.
-#[cfg(not(all(test, loom)))]
 fn yield_lone(look: &impl Fn() -> (bool, bool)) -> bool {
     for _ in 0..LONE_YIELDS {
         if look().0 {
             return true;
         }
-        std::thread::yield_now();
+        yield_now();
     }
     false
 }
 
 /// The lone schedule: [`spin`], then [`yield_lone`]. Returns whether `look` said ready.
-#[cfg(not(all(test, loom)))]
 fn lone(look: &impl Fn() -> (bool, bool)) -> bool {
     spin(look) || yield_lone(look)
 }
 
 /// Yields while `look` says the other side is waking up and this thread is not ready yet
 /// ([`WAKING_YIELDS`] at most).
-#[cfg(not(all(test, loom)))]
 fn while_waking(look: &impl Fn() -> (bool, bool)) {
     for _ in 0..WAKING_YIELDS {
         match look() {
             (true, _) | (false, false) => return,
-            (false, true) => std::thread::yield_now(),
+            (false, true) => yield_now(),
         }
     }
 }

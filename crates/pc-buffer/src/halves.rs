@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::backoff::{Spinners, back_off};
-#[cfg(not(all(test, loom)))]
-use crate::lock::try_lock;
 use crate::lock::{Refused, Wake, lock, remaining, wait};
 use crate::one_lock::Side;
 use crate::stats::BufferStats;
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard};
+use crate::sync::{
+    AtomicBool, AtomicUsize, Condvar, DELAYS, Mutex, MutexGuard, spin_loop, try_lock,
+};
 use crate::waiters::Waiters;
 
 /// The queue never preallocates room for more than this many items, so that a huge capacity
@@ -32,16 +32,13 @@ const MAX_PREALLOCATED: usize = 4096;
 /// The fewest pauses a consumer waits when it comes to move the back's items to the front and
 /// finds a producer holding the back lock (see [`HalvesBuffer::lock_back_to_refill`]): about
 /// 0.2 µs on the machine of BENCHMARKS.md, where a pause takes about 12 ns.
-#[cfg(not(all(test, loom)))]
 const REFILL_PAUSES_MIN: usize = 16;
 
 /// The most pauses that consumer waits below capacity 256, where a quarter of the capacity
 /// takes over (see [`HalvesBuffer::refill_pauses`]).
-#[cfg(not(all(test, loom)))]
 const REFILL_PAUSES_SMALL: usize = 64;
 
 /// The most pauses that consumer waits: about 3 µs.
-#[cfg(not(all(test, loom)))]
 const REFILL_PAUSES_MAX: usize = 256;
 
 /// The two-lock buffer (see the module docs).
@@ -534,7 +531,6 @@ impl<T> HalvesBuffer<T> {
     /// to 256, 256 from 1024. The larger the buffer, the longer the run a producer can add
     /// before it fills the buffer and has to stop, so the longer a consumer can wait without
     /// holding a producer up.
-    #[cfg(not(all(test, loom)))]
     #[inline]
     pub(crate) fn refill_pauses(&self) -> usize {
         let small = self
@@ -566,14 +562,14 @@ impl<T> HalvesBuffer<T> {
     /// moves is theirs to take as well.
     #[inline]
     fn lock_back_to_refill(&self) -> MutexGuard<'_, Back<T>> {
-        // Under loom, no `try_lock` (see `try_lock`): the wait is a delay that decides nothing.
-        #[cfg(not(all(test, loom)))]
-        {
-            if let Some(back) = try_lock(&self.back) {
-                return back;
-            }
+        if let Some(back) = try_lock(&self.back) {
+            return back;
+        }
+        // A delay that decides nothing: none under loom (see `sync`), where `try_lock` never
+        // takes the lock either.
+        if DELAYS {
             for _ in 0..self.refill_pauses() {
-                std::hint::spin_loop();
+                spin_loop();
             }
         }
         self.lock_back()

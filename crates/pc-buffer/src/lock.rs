@@ -3,7 +3,7 @@
 use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
-use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::sync::{Backoff, Condvar, Mutex, MutexGuard, try_lock};
 
 /// Why an operation could not go on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -31,23 +31,10 @@ pub(crate) enum Wake {
 #[inline]
 pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     // The uncontended case, inlined into every operation: one compare-and-swap.
-    #[cfg(not(all(test, loom)))]
     if let Some(guard) = try_lock(mutex) {
         return guard;
     }
     lock_contended(mutex)
-}
-
-/// Takes `mutex` if it is free right now, recovering from poisoning as [`lock`] does. Not under
-/// loom: loom 0.7's `try_lock` reports false deadlocks (tokio-rs/loom#376).
-#[cfg(not(all(test, loom)))]
-#[inline]
-pub(crate) fn try_lock<S>(mutex: &Mutex<S>) -> Option<MutexGuard<'_, S>> {
-    match mutex.try_lock() {
-        Ok(guard) => Some(guard),
-        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-        Err(std::sync::TryLockError::WouldBlock) => None,
-    }
 }
 
 /// Takes `mutex` when another thread holds it.
@@ -56,16 +43,12 @@ pub(crate) fn try_lock<S>(mutex: &Mutex<S>) -> Option<MutexGuard<'_, S>> {
 fn lock_contended<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     // Spin and then yield before blocking on the lock: critical sections are a few dozen
     // instructions, so the holder is about to release it, and a thread that parks costs the
-    // holder a wake-up syscall. (Under loom, block at once: the model explores the
-    // interleavings this would only shorten.)
-    #[cfg(not(all(test, loom)))]
-    {
-        let backoff = crossbeam_utils::Backoff::new();
-        while !backoff.is_completed() {
-            backoff.snooze();
-            if let Some(guard) = try_lock(mutex) {
-                return guard;
-            }
+    // holder a wake-up syscall.
+    let backoff = Backoff::new();
+    while !backoff.is_completed() {
+        backoff.snooze();
+        if let Some(guard) = try_lock(mutex) {
+            return guard;
         }
     }
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
