@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::lock::{Refused, lock};
-use crate::one_lock::{OneLock, Side, Waits, wait_for};
+use crate::lock::{Refused, Wait, lock};
+use crate::one_lock::{OneLock, Side, Waited, Waits, wait_for};
 use crate::stats::BufferStats;
 use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
 use crate::waiters::Waiters;
@@ -319,14 +319,16 @@ impl<T> BatchedBuffer<T> {
         (number, item)
     }
 
-    /// A batch get: appends up to `max` items to `out`, waiting while the buffer is empty, and
-    /// returns their numbers. `max == 0` takes nothing and waits for nothing. A batch that takes
+    /// A batch get: appends up to `max` items to `out`, waiting as `wait` says while the buffer
+    /// is empty, and returns their numbers. `max == 0` takes nothing and waits for nothing. A
+    /// batch that takes
     /// every item into an empty `out` of at least the room the queue keeps swaps allocations with
     /// the queue.
     pub(crate) fn get_batch_numbered(
         &self,
         out: &mut Vec<T>,
         max: usize,
+        wait: Wait,
         wait_time: &mut Duration,
     ) -> Result<Range<usize>, Refused> {
         if max == 0 {
@@ -337,7 +339,16 @@ impl<T> BatchedBuffer<T> {
         // Make room in `out` before taking the lock, so that the critical section is the queue
         // operation alone and not an allocation (a batch never exceeds the capacity).
         out.reserve(max.min(keep));
-        let (mut queue, outcome, waited) = wait_for(self, Side::Get, None);
+        let (mut queue, outcome, waited) = match wait {
+            Wait::Until(deadline) => wait_for(self, Side::Get, deadline),
+            Wait::Never => {
+                let queue = self.lock();
+                let outcome = self
+                    .done(Side::Get, &queue)
+                    .unwrap_or(Err(Refused::WouldBlock));
+                (queue, outcome, Waited::No)
+            }
+        };
         if let Err(refused) = outcome {
             drop(queue);
             self.get_waits.add(waited, wait_time);

@@ -10,7 +10,7 @@ use crate::err::{
 };
 use crate::halves::HalvesBuffer;
 use crate::iter::{Iter, TryIter};
-use crate::lock::Refused;
+use crate::lock::{Refused, Wait};
 use crate::slot::SlotBuffer;
 use crate::stats::BufferStats;
 
@@ -593,8 +593,83 @@ impl<T> BoundedBuffer<T> {
         max: usize,
         waited: &mut Duration,
     ) -> Result<Range<usize>, GetError> {
-        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, waited))
+        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, Wait::Until(None), waited))
             .map_err(|_| GetError)
+    }
+
+    /// Like [`get_batch_numbered`](Self::get_batch_numbered), without waiting: takes the items
+    /// in the buffer right now, up to `max`.
+    ///
+    /// ```
+    /// use pc_buffer::{BoundedBuffer, TryGetError};
+    ///
+    /// let buffer = BoundedBuffer::new(8).unwrap();
+    /// let mut out = Vec::new();
+    /// assert_eq!(buffer.try_get_batch_numbered(&mut out, 4), Err(TryGetError::Empty));
+    /// buffer.put_batch(vec!['a', 'b']).unwrap();
+    /// assert_eq!(buffer.try_get_batch_numbered(&mut out, 4), Ok(0..2));
+    /// buffer.close();
+    /// assert_eq!(buffer.try_get_batch_numbered(&mut out, 4), Err(TryGetError::Closed));
+    /// assert_eq!(out, ['a', 'b']);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TryGetError::Empty`] if the buffer is empty and open, [`TryGetError::Closed`] once it
+    /// is closed and drained. `max == 0` takes nothing and succeeds, as in
+    /// [`get_batch_into`](Self::get_batch_into).
+    pub fn try_get_batch_numbered(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+    ) -> Result<Range<usize>, TryGetError> {
+        let waited = &mut unreported();
+        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, Wait::Never, waited))
+            .map_err(|refused| match refused {
+                Refused::Closed => TryGetError::Closed,
+                // A try has no deadline: `TimedOut` does not happen here.
+                Refused::WouldBlock | Refused::TimedOut => TryGetError::Empty,
+            })
+    }
+
+    /// Like [`get_batch_numbered`](Self::get_batch_numbered), waiting for an item until
+    /// `deadline` at the latest; adds the time waited to `waited`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use pc_buffer::{BoundedBuffer, GetTimeoutError};
+    ///
+    /// let buffer = BoundedBuffer::new(8).unwrap();
+    /// let (mut out, mut waited) = (Vec::new(), Duration::ZERO);
+    /// let soon = Instant::now() + Duration::from_millis(1);
+    /// assert_eq!(
+    ///     buffer.get_batch_numbered_deadline(&mut out, 4, soon, &mut waited),
+    ///     Err(GetTimeoutError::Timeout)
+    /// );
+    /// buffer.put(7).unwrap();
+    /// assert_eq!(buffer.get_batch_numbered_deadline(&mut out, 4, soon, &mut waited), Ok(0..1));
+    /// assert_eq!(out, [7]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`GetTimeoutError::Timeout`] if no item came in time, [`GetTimeoutError::Closed`] once
+    /// the buffer is closed and drained.
+    pub fn get_batch_numbered_deadline(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        deadline: Instant,
+        waited: &mut Duration,
+    ) -> Result<Range<usize>, GetTimeoutError> {
+        let wait = Wait::Until(Some(deadline));
+        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, wait, waited)).map_err(
+            |refused| match refused {
+                Refused::Closed => GetTimeoutError::Closed,
+                // Only a try is refused with `WouldBlock`.
+                Refused::TimedOut | Refused::WouldBlock => GetTimeoutError::Timeout,
+            },
+        )
     }
 
     /// Takes the item at the front with its number (see

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::backoff::{Spinners, back_off};
-use crate::lock::{Refused, Wake, lock, remaining, wait};
+use crate::lock::{Refused, Wait, Wake, lock, remaining, wait};
 use crate::one_lock::Side;
 use crate::stats::BufferStats;
 use crate::sync::{
@@ -308,14 +308,15 @@ impl<T> HalvesBuffer<T> {
         Ok(self.pop(front))
     }
 
-    /// A batch get: appends up to `max` items to `out`, waiting while the buffer is empty,
-    /// and returns their numbers. `max == 0` takes nothing and waits for nothing. See
+    /// A batch get: appends up to `max` items to `out`, waiting as `wait` says while the buffer
+    /// is empty, and returns their numbers. `max == 0` takes nothing and waits for nothing. See
     /// [`BoundedBuffer::get_batch_into`](crate::BoundedBuffer::get_batch_into) for when the
     /// allocations are swapped.
     pub(crate) fn get_batch_numbered(
         &self,
         out: &mut Vec<T>,
         max: usize,
+        wait: Wait,
         wait_time: &mut Duration,
     ) -> Result<Range<usize>, Refused> {
         if max == 0 {
@@ -333,7 +334,10 @@ impl<T> HalvesBuffer<T> {
         if front.queue.len() < max {
             // Short of a full batch: top it up from the back, so a batch takes all it can.
             if let Err(found) = self.top_up(&mut front, max) {
-                front = self.front_with_items_slow(front, found, None, wait_time)?;
+                let Wait::Until(deadline) = wait else {
+                    return Err(found.unwrap_or(Refused::WouldBlock));
+                };
+                front = self.front_with_items_slow(front, found, deadline, wait_time)?;
             }
         }
         let len = front.queue.len();

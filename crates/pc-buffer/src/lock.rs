@@ -16,6 +16,15 @@ pub(crate) enum Refused {
     WouldBlock,
 }
 
+/// How long a batch get waits for an item.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Wait {
+    /// Not at all: an empty buffer refuses with [`Refused::WouldBlock`].
+    Never,
+    /// Until the deadline (`None`: for as long as it takes).
+    Until(Option<Instant>),
+}
+
 /// Why a wait ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wake {

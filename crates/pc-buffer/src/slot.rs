@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::lock::{Refused, lock};
+use crate::lock::{Refused, Wait, lock};
 use crate::one_lock::{OneLock, Side, Waits, wait_for};
 use crate::stats::BufferStats;
 use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
@@ -233,19 +233,24 @@ impl<T> SlotBuffer<T> {
         Ok(())
     }
 
-    /// A batch get: waits for the item (a slot of one holds no more), appends it to `out`, and
-    /// returns its number as a range. `max == 0` takes nothing and waits for nothing.
+    /// A batch get: waits for the item as `wait` says (a slot of one holds no more), appends it
+    /// to `out`, and returns its number as a range. `max == 0` takes nothing and waits for
+    /// nothing.
     pub(crate) fn get_batch_numbered(
         &self,
         out: &mut Vec<T>,
         max: usize,
+        wait: Wait,
         wait_time: &mut Duration,
     ) -> Result<Range<usize>, Refused> {
         if max == 0 {
             let next = self.lock().got() as usize;
             return Ok(next..next);
         }
-        let (number, item) = self.get_until(None, wait_time)?;
+        let (number, item) = match wait {
+            Wait::Never => self.try_get()?,
+            Wait::Until(deadline) => self.get_until(deadline, wait_time)?,
+        };
         out.push(item);
         Ok(number..number.wrapping_add(1))
     }

@@ -620,3 +620,64 @@ fn a_batch_get_of_zero_items_returns_nothing_at_once_in_every_layout() {
         assert_eq!((stats.items_got, stats.get_waits), (1, 0));
     }
 }
+
+#[test]
+fn a_batch_try_takes_what_is_there_and_never_counts_a_wait_in_every_layout() {
+    for (capacity, buffer) in each_layout::<usize>() {
+        let mut out = Vec::new();
+        assert_eq!(
+            buffer.try_get_batch_numbered(&mut out, 4),
+            Err(TryGetError::Empty),
+            "capacity {capacity}"
+        );
+        buffer.put_batch((10..10 + capacity).collect()).unwrap();
+        // At most `max` of what is there, numbered from 0.
+        let first = capacity.min(2);
+        assert_eq!(buffer.try_get_batch_numbered(&mut out, 2), Ok(0..first));
+        assert_eq!(buffer.try_get_batch_numbered(&mut out, 0), Ok(first..first));
+        while buffer.try_get_batch_numbered(&mut out, 8).is_ok() {}
+        assert_eq!(out, (10..10 + capacity).collect::<Vec<_>>(), "in put order");
+        buffer.close();
+        assert_eq!(
+            buffer.try_get_batch_numbered(&mut out, 4),
+            Err(TryGetError::Closed),
+            "capacity {capacity}"
+        );
+        let stats = buffer.stats();
+        assert_eq!(
+            (stats.items_got, stats.get_waits),
+            (capacity as u64, 0),
+            "a try never waits"
+        );
+    }
+}
+
+#[test]
+fn a_batch_get_with_a_deadline_times_out_empty_and_takes_items_in_every_layout() {
+    for (capacity, buffer) in each_layout::<u32>() {
+        let (mut out, mut waited) = (Vec::new(), Duration::ZERO);
+        let soon = Instant::now() + Duration::from_millis(2);
+        assert_eq!(
+            buffer.get_batch_numbered_deadline(&mut out, 4, soon, &mut waited),
+            Err(GetTimeoutError::Timeout),
+            "capacity {capacity}"
+        );
+        assert!(
+            waited > Duration::ZERO,
+            "capacity {capacity}: the wait is reported"
+        );
+        buffer.put(5).unwrap();
+        assert_eq!(
+            buffer.get_batch_numbered_deadline(&mut out, 4, Instant::now(), &mut waited),
+            Ok(0..1),
+            "capacity {capacity}: an item there is taken even past the deadline"
+        );
+        buffer.close();
+        assert_eq!(
+            buffer.get_batch_numbered_deadline(&mut out, 4, soon, &mut waited),
+            Err(GetTimeoutError::Closed),
+            "capacity {capacity}"
+        );
+        assert_eq!(out, [5], "capacity {capacity}");
+    }
+}
