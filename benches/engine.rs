@@ -237,9 +237,98 @@ fn chain_three_stages<'a, L: AsRef<str> + Send + 'a>(
     totals
 }
 
+/// The lines of `text`, read as a `BufRead` reads them: a `String` allocated per line.
+fn text_lines(text: &str) -> impl Iterator<Item = String> + Send + '_ {
+    Cursor::new(text)
+        .lines()
+        .map(|line| line.expect("in memory"))
+}
+
+/// An iterator that says exactly how many items are left: a source with a size hint, to
+/// compare with the same source without one.
+struct Hinted<I>(I, usize);
+
+impl<I: Iterator> Iterator for Hinted<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.0.next()?;
+        self.1 = self.1.saturating_sub(1);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.1, Some(self.1))
+    }
+}
+
+/// A source fed by the run's own output: each of `items` numbers is sent by the sink once the
+/// one before it came out; through a chain of two stages, and through the same two steps in a
+/// thread that feeds a loop over a channel.
+fn lock_step_row(items: usize, workers: usize) -> Vec<(&'static str, Run)> {
+    let expected: u64 = (0..items as u64).map(|n| light(n) ^ 1).sum();
+    vec![
+        (
+            "two threads, channels",
+            Box::new(move |_, _| {
+                let started = Instant::now();
+                let (feed, source) = std::sync::mpsc::channel::<u64>();
+                let (back, results) = std::sync::mpsc::channel::<u64>();
+                let worker = thread::spawn(move || {
+                    for n in source {
+                        back.send(light(n) ^ 1).expect("the reader waits");
+                    }
+                });
+                feed.send(0).expect("the worker waits");
+                let mut sum = 0;
+                for (seen, result) in results.iter().enumerate() {
+                    sum += result;
+                    if seen + 1 == items {
+                        break;
+                    }
+                    feed.send(seen as u64 + 1).expect("the worker waits");
+                }
+                drop(feed);
+                worker.join().expect("no panic");
+                let elapsed = started.elapsed();
+                assert_eq!(sum, expected);
+                Some(elapsed)
+            }),
+        ),
+        (
+            "chain",
+            Box::new(move |_, _| {
+                let started = Instant::now();
+                let (feed, source) = std::sync::mpsc::channel::<u64>();
+                feed.send(0).expect("the source waits");
+                let mut feed = Some(feed);
+                let (mut seen, mut sum) = (0, 0);
+                let stage = |name: &str| Stage::new(name).workers(workers);
+                Pipeline::source(source)
+                    .stage(stage("mix"), light)
+                    .stage(stage("flip"), |x| x ^ 1)
+                    .for_each(|result| {
+                        sum += result;
+                        seen += 1;
+                        match &feed {
+                            Some(sender) if seen < items => {
+                                sender.send(seen as u64).expect("the source waits");
+                            }
+                            _ => feed = None,
+                        }
+                    })
+                    .expect("cannot fail");
+                let elapsed = started.elapsed();
+                assert_eq!(sum, expected);
+                Some(elapsed)
+            }),
+        ),
+    ]
+}
+
 /// The three-stage job as a chain from a `Vec`, and from sources that promise no items ahead:
 /// an iterator made with `iter::from_fn` over the same `Vec`, and `BufRead::lines` over the
-/// same text.
+/// same text, with and without a size hint, next to a loop over `BufRead::lines`.
 fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static str, Run)> {
     let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
     let text: &'static str = Box::leak(lines.join("\n").into_boxed_str());
@@ -269,10 +358,27 @@ fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static s
             "BufRead::lines",
             Box::new(move |_, _| {
                 let started = Instant::now();
-                let source = Cursor::new(text)
-                    .lines()
-                    .map(|line| line.expect("in memory"));
+                let totals = chain_three_stages(text_lines(text), workers);
+                checked(totals, started.elapsed())
+            }),
+        ),
+        (
+            "BufRead::lines with a size hint",
+            Box::new(move |_, _| {
+                let started = Instant::now();
+                let source = Hinted(text_lines(text), lines.len());
                 let totals = chain_three_stages(source, workers);
+                checked(totals, started.elapsed())
+            }),
+        ),
+        (
+            "loop over BufRead::lines",
+            Box::new(move |_, _| {
+                let started = Instant::now();
+                let mut totals = Totals::default();
+                for line in text_lines(text) {
+                    totals.add(transform(parse(&line).expect("well-formed")));
+                }
                 checked(totals, started.elapsed())
             }),
         ),
@@ -321,6 +427,11 @@ fn main() {
             format!("no size hint, 2M records, {workers} workers each"),
             records.len(),
             Box::new(move || no_size_hint_row(records, workers)),
+        ),
+        (
+            format!("lock-step source, 20k items, {workers} workers each"),
+            20_000,
+            Box::new(move || lock_step_row(20_000, workers)),
         ),
     ];
     println!("# M items/s (ratio to the row's first column), medians");

@@ -66,12 +66,14 @@ impl Config {
 /// # Reading the source
 ///
 /// By default the consumers read the source themselves, a batch at a time under one lock,
-/// and nothing crosses between threads on the way in. The source gets producer threads of
-/// its own, which put into the buffer while the consumers take from it, when
-/// [`producers`](PipelineBuilder::producers) asks for them, when a producer delay or an
-/// `on_produce` callback is set, or when the source promises no items ahead (its size hint's
-/// lower bound is 0, as for a channel receiver or `BufRead::lines`): such a source may wait,
-/// even for the run's own output, so each of its items is put as soon as it comes.
+/// and nothing crosses between threads on the way in. A source that promises no items ahead
+/// (its size hint's lower bound is 0, as for a channel receiver or `BufRead::lines`) may wait,
+/// even for the run's own output, so each of its items must be where another consumer can
+/// take it before the next is asked for: the consumers read it in turns, each putting the
+/// items it pulls into the buffer and taking them back when its turn ends. The source gets
+/// producer threads of its own, which put into the buffer while the consumers take from it,
+/// when [`producers`](PipelineBuilder::producers) asks for them, when a producer delay or an
+/// `on_produce` callback is set, or when a source that promises nothing has one consumer.
 pub struct Pipeline<P = NoHook, C = NoHook, F = NoHook> {
     config: Config,
     on_produce: P,

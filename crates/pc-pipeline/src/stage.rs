@@ -163,9 +163,11 @@ impl<C, F> Stage<C, F> {
     /// How many items a worker takes from the stage's buffer at once (at least 1, checked when
     /// the run starts). By default a lone worker takes up to 4096 items and several workers
     /// share the capacity, up to 256 items each. Workers of a first stage that read the source
-    /// themselves (no buffer in front of them) take their share of the capacity per pull, at
-    /// least 256 and up to 4096 items, and never more than the source's size hint promises
-    /// beyond the first item, so a source fed by the run's own output cannot deadlock.
+    /// themselves take their share of the capacity per pull, at least 256 and up to 4096
+    /// items, and never more than the source's size hint promises beyond the first item, so a
+    /// source fed by the run's own output cannot deadlock; a source that promises nothing is
+    /// read in turns of as many items (see [`Pipeline`](crate::Pipeline)'s "Reading the
+    /// source").
     pub fn batch(mut self, batch: usize) -> Self {
         self.batch = Some(batch);
         self

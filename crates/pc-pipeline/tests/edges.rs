@@ -166,6 +166,136 @@ fn a_source_fed_by_the_run_cannot_deadlock() {
     }
 }
 
+/// A collected run whose source is fed by its own work: the calling thread runs one of the
+/// workers, and must never wait on the source while another worker waits for it to take
+/// results in.
+#[test]
+fn a_collected_run_fed_by_its_own_work_cannot_deadlock() {
+    use std::sync::Mutex;
+    for workers in [2, 3] {
+        for ordered in [true, false] {
+            let (feed, source) = mpsc::channel::<u64>();
+            feed.send(0).unwrap();
+            let feed = Mutex::new(Some(feed));
+            let collected = Pipeline::source(source)
+                .stage(
+                    Stage::new("grow").workers(workers).ordered(ordered),
+                    |n: u64| {
+                        let mut feed = feed.lock().unwrap();
+                        if n + 1 < 300 {
+                            feed.as_ref().unwrap().send(n + 1).unwrap();
+                        } else {
+                            // The last one: the source ends.
+                            *feed = None;
+                        }
+                        n * 3
+                    },
+                )
+                .collect()
+                .unwrap();
+            let mut results = collected.results.clone();
+            if !ordered {
+                // The next item is sent before this one's result is out: they may overtake.
+                results.sort_unstable();
+            }
+            assert_eq!(results, (0..300u64).map(|n| n * 3).collect::<Vec<_>>());
+            check_rows(&collected.report);
+        }
+    }
+}
+
+/// Every index of a source, once: delivered, failed or handed back.
+fn assert_once(produced: usize, indices: impl IntoIterator<Item = usize>) {
+    let mut seen = vec![false; produced];
+    for index in indices {
+        assert!(index < produced, "item {index} was never produced");
+        assert!(!seen[index], "item {index} accounted twice");
+        seen[index] = true;
+    }
+    assert!(seen.into_iter().all(|seen| seen), "some item is missing");
+}
+
+#[test]
+fn cancelling_a_source_without_a_size_hint_hands_back_every_item_once() {
+    for workers in [2, 3] {
+        for ordered in [true, false] {
+            let mut next = 0usize;
+            let endless = iter::from_fn(move || {
+                next += 1;
+                Some(next - 1)
+            });
+            let mut stream = Pipeline::source(endless)
+                .stage(
+                    Stage::new("keep")
+                        .workers(workers)
+                        .ordered(ordered)
+                        .capacity(64),
+                    |n| n,
+                )
+                .stream()
+                .unwrap();
+            let delivered: Vec<usize> = stream.by_ref().take(20_000).collect();
+            stream.cancel_handle().cancel();
+            let finished = stream.finish().unwrap();
+            assert!(finished.cancelled);
+            check_rows(&finished.report);
+            if ordered {
+                assert!(delivered.iter().copied().eq(0..delivered.len()));
+            }
+            // What the stream still held when it was cancelled comes back with the rest.
+            let indices = delivered
+                .iter()
+                .copied()
+                .chain(finished.unprocessed.indices());
+            let produced = finished.report.produced();
+            assert!(produced >= 20_000);
+            assert_eq!(
+                produced,
+                finished.report.delivered() + finished.report.returned(),
+                "{}",
+                finished.report
+            );
+            assert_once(produced, indices.take(produced));
+        }
+    }
+}
+
+#[test]
+fn a_source_without_a_size_hint_that_panics_is_named_with_its_index() {
+    for workers in [2, 3] {
+        let mut next = 0usize;
+        let failing = iter::from_fn(move || {
+            assert!(next != 7_000, "the source broke at {next}");
+            next += 1;
+            Some(next - 1)
+        });
+        let err = Pipeline::source(failing)
+            .stage(Stage::new("keep").workers(workers).capacity(64), |n| n)
+            .collect()
+            .unwrap_err();
+        let Cause::Panicked {
+            stage,
+            index,
+            message,
+            ..
+        } = &err.cause
+        else {
+            panic!("unexpected cause {:?}", err.cause);
+        };
+        assert_eq!((stage.as_str(), *index), ("source", Some(7_000)));
+        assert!(message.contains("the source broke at 7000"), "{message}");
+        let report = &err.report;
+        assert_eq!(report.produced(), 7_000);
+        check_rows(report);
+        let indices = err
+            .completed
+            .iter()
+            .map(|(index, _)| *index)
+            .chain(err.unprocessed.indices());
+        assert_once(report.produced(), indices);
+    }
+}
+
 #[test]
 fn a_chain_without_stages_takes_a_capacity() {
     let mut stream = Pipeline::source(0..1_000u32).capacity(3).stream().unwrap();

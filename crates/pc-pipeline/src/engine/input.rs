@@ -15,14 +15,18 @@ use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
-use pc_buffer::{BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats};
+use pc_buffer::{
+    BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, GetTimeoutError,
+    TryGetError,
+};
 use pc_roles::catch_panic as catch;
 
 use crate::control::Control;
 use crate::err::{Cause, Place, worker_number};
+use crate::leftovers::Returns;
 
 /// A worker's view of its segment's input.
 pub(crate) trait View<T>: Buffer<T, TransportError = Infallible> {
@@ -315,6 +319,333 @@ impl<T> View<T> for SourceView<'_, T> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The source read in turns.
+
+/// How long a worker waits for another worker's turn at the source to end before it takes the
+/// items of that turn: past it, the other worker is taken to be waiting on the source (for the
+/// run's own output, say), and for the rest of that turn this one takes items as they come.
+const TURN_PATIENCE: Duration = Duration::from_micros(500);
+
+/// Who waits for the source's lock to be released, and how often it was.
+#[derive(Default)]
+struct Gate {
+    released: u64,
+    waiting: usize,
+}
+
+/// The source read in turns by the first segment's workers, for a source that promises no
+/// item ahead. A worker that finds the buffer empty takes the source's lock and puts each item
+/// it pulls into the buffer before it asks for the next, so that while it waits on the source
+/// the items it pulled are there for the other workers; when its turn ends it takes them
+/// itself, so an item is mostly made and dropped by one thread. Items are put under the lock in
+/// source order, so the buffer's numbers are the source indices. Behind a trait so that a
+/// segment's code does not depend on the iterator's type.
+pub(crate) trait Turns<T>: Send + Sync {
+    /// The buffer the turns put into.
+    fn buffer(&self) -> &BoundedBuffer<T>;
+
+    /// Appends up to `max` items to `out` and returns their numbers (source indices), taking a
+    /// turn of up to `turn` items (`sizes` is `(max, turn)`) at the source when the buffer is empty; `None` once the
+    /// source is done and drained or the run stopped. `eager` is the release of the source's
+    /// lock during which this worker found its holder waiting on the source. Of `times`, the
+    /// first grows by the time spent reading the source, the second by the time spent waiting.
+    fn take(
+        &self,
+        out: &mut Vec<T>,
+        sizes: (usize, usize),
+        worker: usize,
+        eager: &Cell<Option<u64>>,
+        times: (&mut Duration, &mut Duration),
+    ) -> Option<Range<usize>>;
+}
+
+/// The source read in turns (see [`Turns`]).
+pub(crate) struct TurnsInput<'a, I: Iterator, E> {
+    reading: Mutex<Reading<I>>,
+    gate: Mutex<Gate>,
+    released: Condvar,
+    buffer: BoundedBuffer<I::Item>,
+    /// Items read so far: the source row's output and the first stage's input.
+    pulled: Arc<AtomicUsize>,
+    /// Where an item pulled as the run stops goes.
+    returns: Arc<Returns<I::Item>>,
+    control: Arc<Control<'a, E>>,
+}
+
+impl<'a, I: Iterator, E> TurnsInput<'a, I, E> {
+    pub(crate) fn new(
+        source: I,
+        buffer: BoundedBuffer<I::Item>,
+        pulled: Arc<AtomicUsize>,
+        returns: Arc<Returns<I::Item>>,
+        control: Arc<Control<'a, E>>,
+    ) -> Self {
+        Self {
+            reading: Mutex::new(Reading {
+                source,
+                next: 0,
+                done: false,
+            }),
+            gate: Mutex::new(Gate::default()),
+            released: Condvar::new(),
+            buffer,
+            pulled,
+            returns,
+            control,
+        }
+    }
+
+    fn gate(&self) -> MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Releases the source's lock and wakes the workers waiting for that.
+    fn release(&self, reading: MutexGuard<'_, Reading<I>>) {
+        drop(reading);
+        let mut gate = self.gate();
+        gate.released += 1;
+        if gate.waiting > 0 {
+            drop(gate);
+            self.released.notify_all();
+        }
+    }
+
+    /// Waits until the source's lock has been released since `release` or `TURN_PATIENCE`
+    /// passed; `false` if it was not released.
+    fn wait_for_release(&self, release: u64, waited: &mut Duration) -> bool {
+        let started = Instant::now();
+        let mut gate = self.gate();
+        gate.waiting += 1;
+        while gate.released == release && !self.control.stopped() {
+            let left = TURN_PATIENCE.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            gate = self
+                .released
+                .wait_timeout(gate, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        gate.waiting -= 1;
+        let released = gate.released != release;
+        drop(gate);
+        *waited += started.elapsed();
+        released
+    }
+
+    /// One turn at the source: pulls up to `turn` items (fewer once the buffer is full or the
+    /// run stops), putting each before pulling the next.
+    fn turn(&self, reading: &mut Reading<I>, turn: usize, worker: usize) {
+        let capacity = self.buffer.capacity();
+        let mut put = 0;
+        // Only the worker holding the source puts: the room it sees can only grow, so every put
+        // below finds room, and no pulled item is ever held while the next is asked for.
+        while put < turn && self.buffer.len() < capacity && !self.control.stopped() {
+            let source = &mut reading.source;
+            match catch(|| source.next()) {
+                Ok(Some(item)) => {
+                    let index = reading.next;
+                    reading.next += 1;
+                    // Published before the item is put, so a report never shows a stage
+                    // handing on more than the source gave.
+                    self.pulled.store(reading.next, Ordering::Release);
+                    if let Err(refused) = self.buffer.try_put(item) {
+                        // Only a stopping run closes the buffer while the source is read.
+                        self.returns.extend([(index, refused.into_inner())]);
+                        return;
+                    }
+                    put += 1;
+                }
+                Ok(None) => {
+                    reading.done = true;
+                    self.buffer.close();
+                    return;
+                }
+                Err(message) => {
+                    reading.done = true;
+                    self.buffer.close();
+                    self.control.fail(Cause::Panicked {
+                        stage: "source".to_owned(),
+                        place: Place::Source,
+                        worker: worker_number(worker),
+                        index: Some(reading.next),
+                        message,
+                    });
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl<I, E> Turns<I::Item> for TurnsInput<'_, I, E>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+    E: Send,
+{
+    fn buffer(&self) -> &BoundedBuffer<I::Item> {
+        &self.buffer
+    }
+
+    fn take(
+        &self,
+        out: &mut Vec<I::Item>,
+        (max, turn): (usize, usize),
+        worker: usize,
+        eager: &Cell<Option<u64>>,
+        (busy, waited): (&mut Duration, &mut Duration),
+    ) -> Option<Range<usize>> {
+        loop {
+            if self.control.stopped() {
+                return None;
+            }
+            let release = self.gate().released;
+            let reading = match self.reading.try_lock() {
+                Ok(reading) => Some(reading),
+                // A panic in the source is caught under the lock, so it is never poisoned.
+                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            };
+            if let Some(mut reading) = reading {
+                // Holding the source, nobody else puts: what is in the buffer stays there for
+                // this worker unless another takes it.
+                match self.buffer.try_get_batch_numbered(out, max) {
+                    Ok(numbers) => {
+                        self.release(reading);
+                        return Some(numbers);
+                    }
+                    Err(TryGetError::Closed) => {
+                        self.release(reading);
+                        return None;
+                    }
+                    Err(TryGetError::Empty) => {}
+                }
+                let started = Instant::now();
+                self.turn(&mut reading, turn, worker);
+                *busy += started.elapsed();
+                self.release(reading);
+                continue;
+            }
+            // Another worker's turn: wait for it to end, unless it already waits on the source.
+            if eager.get() != Some(release) {
+                if self.wait_for_release(release, waited) {
+                    continue;
+                }
+                eager.set(Some(release));
+            }
+            let deadline = Instant::now() + TURN_PATIENCE;
+            match self
+                .buffer
+                .get_batch_numbered_deadline(out, max, deadline, waited)
+            {
+                Ok(numbers) => return Some(numbers),
+                Err(GetTimeoutError::Closed) => return None,
+                Err(GetTimeoutError::Timeout) => {}
+            }
+        }
+    }
+}
+
+/// One worker's view of the source read in turns.
+pub(crate) struct TurnView<'v, T> {
+    turns: &'v dyn Turns<T>,
+    worker: usize,
+    /// Items a turn of this worker pulls: one for the worker on the calling thread of a
+    /// collected run, which may be the only one to take in the other workers' results, so it
+    /// must never wait on the source while items it put wait for those workers.
+    turn: Option<usize>,
+    eager: Cell<Option<u64>>,
+    numbers: Numbers,
+    busy: Cell<Duration>,
+}
+
+impl<'v, T> TurnView<'v, T> {
+    pub(crate) fn new(turns: &'v dyn Turns<T>, worker: usize, on_caller: bool) -> Self {
+        Self {
+            turns,
+            worker,
+            turn: on_caller.then_some(1),
+            eager: Cell::new(None),
+            numbers: Numbers::default(),
+            busy: Cell::new(Duration::ZERO),
+        }
+    }
+}
+
+impl<T> Buffer<T> for TurnView<'_, T> {
+    type TransportError = Infallible;
+
+    refuse_puts!();
+
+    fn get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Infallible>> {
+        let (mut wait, mut busy) = (Duration::ZERO, self.busy.get());
+        let turn = self.turn.unwrap_or(max);
+        let taken = self.turns.take(
+            out,
+            (max, turn),
+            self.worker,
+            &self.eager,
+            (&mut busy, &mut wait),
+        );
+        self.busy.set(busy);
+        *waited += wait;
+        let numbers = taken.ok_or(BufferGetError::Closed)?;
+        let count = numbers.len();
+        self.numbers.took(numbers, wait);
+        Ok(count)
+    }
+
+    fn close(&self) -> Result<(), Infallible> {
+        self.turns.buffer().close();
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.turns.buffer().is_closed()
+    }
+
+    fn len(&self) -> usize {
+        self.turns.buffer().len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.turns.buffer().capacity()
+    }
+
+    fn stats(&self) -> BufferStats {
+        self.turns.buffer().stats()
+    }
+}
+
+impl<T> View<T> for TurnView<'_, T> {
+    const KEYS_ARE_INDICES: bool = true;
+
+    fn keys(&self) -> Range<usize> {
+        self.numbers.keys()
+    }
+
+    #[inline]
+    fn index(&self, position: usize) -> usize {
+        self.numbers.keys().start + position
+    }
+
+    fn take_waited(&self) -> Duration {
+        self.numbers.waited.take()
+    }
+
+    fn source_busy(&self) -> Duration {
+        self.busy.get()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Bare items put by producer threads.
 
 /// A [`BoundedBuffer`] of bare items behind the [`Buffer`] of `(index, item)` pairs the
@@ -342,14 +673,20 @@ impl<T> Numbered<T> {
 
     /// Closes the buffer and takes what is left in it, with the source indices.
     pub(crate) fn close_and_take_rest(&self) -> Vec<(usize, T)> {
-        self.buffer.close();
-        let (mut rest, mut items) = (Vec::new(), Vec::new());
-        // Closed: each call returns at once, with items or, once drained, with an error.
-        while let Ok(numbers) = self.buffer.get_batch_numbered(&mut items, 4096) {
-            rest.extend(numbers.zip(items.drain(..)));
-        }
-        rest
+        close_and_take_rest(&self.buffer)
     }
+}
+
+/// Closes a buffer of bare items numbered in source order and takes what is left in it, with
+/// the source indices.
+pub(crate) fn close_and_take_rest<T>(buffer: &BoundedBuffer<T>) -> Vec<(usize, T)> {
+    buffer.close();
+    let (mut rest, mut items) = (Vec::new(), Vec::new());
+    // Closed: each call returns at once, with items or, once drained, with an error.
+    while let Ok(numbers) = buffer.get_batch_numbered(&mut items, 4096) {
+        rest.extend(numbers.zip(items.drain(..)));
+    }
+    rest
 }
 
 impl<T> Buffer<(usize, T)> for Numbered<T> {

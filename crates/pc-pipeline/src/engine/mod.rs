@@ -198,6 +198,8 @@ pub(crate) enum Downstream<'a, E, T> {
 pub(crate) struct SegmentStart<'a, E, T> {
     /// The capacity of the buffer in front of the segment.
     pub(crate) capacity: usize,
+    /// The segment's workers.
+    pub(crate) workers: usize,
     /// The segment's first row.
     pub(crate) meter: Arc<Meter<'a>>,
     /// How the items handed back at the segment's input become leftovers; `None` for the first
@@ -239,6 +241,8 @@ pub(crate) struct Input<'a, T> {
 pub(crate) enum InputKind<'a, T> {
     /// The source itself, read by the workers (see [`input::SourceInput`]).
     Source(Arc<dyn input::Pull<T> + 'a>),
+    /// The source read in turns by the workers (see [`input::Turns`]).
+    Turns(Arc<dyn input::Turns<T> + 'a>),
     /// Bare items put by producer threads in source order (see [`input::Numbered`]).
     Numbered(Arc<input::Numbered<T>>),
     /// Items with their source indices, from the segment before.
@@ -250,6 +254,7 @@ impl<T> Clone for Input<'_, T> {
         Self {
             kind: match &self.kind {
                 InputKind::Source(source) => InputKind::Source(Arc::clone(source)),
+                InputKind::Turns(turns) => InputKind::Turns(Arc::clone(turns)),
                 InputKind::Numbered(numbered) => InputKind::Numbered(Arc::clone(numbered)),
                 InputKind::Pairs(pairs) => InputKind::Pairs(Arc::clone(pairs)),
             },
@@ -263,7 +268,9 @@ pub(crate) type Body<'a> = Box<dyn FnOnce() + Send + 'a>;
 
 /// A worker the calling thread may run, calling `between` after each of its batches (which
 /// says how long it took).
-pub(crate) type CallerBody<'a> = Box<dyn FnOnce(&mut dyn FnMut() -> Duration) + Send + 'a>;
+/// The body of the worker that may run on the calling thread: given what to do between its
+/// batches, and whether it runs there (`true`) or on a thread of its own.
+pub(crate) type CallerBody<'a> = Box<dyn FnOnce(&mut dyn FnMut() -> Duration, bool) + Send + 'a>;
 
 /// Launches the chain from `Downstream` back to the source.
 pub(crate) type Launcher<'a, E, T> =

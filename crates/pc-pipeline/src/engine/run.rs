@@ -173,7 +173,9 @@ where
     }
     if !inline {
         if let Some(worker) = launch.caller.take() {
-            launch.spawn("worker".to_owned(), move || worker(&mut || Duration::ZERO));
+            launch.spawn("worker".to_owned(), move || {
+                worker(&mut || Duration::ZERO, false)
+            });
         }
     }
     let joins = launch
@@ -486,13 +488,16 @@ where
             }
         };
         if let Some(worker) = running.caller.take() {
-            worker(&mut || {
-                let started = Instant::now();
-                collector.take_available(&mut taker);
-                let busy = started.elapsed();
-                publish(&mut taker, busy, Duration::ZERO);
-                busy
-            });
+            worker(
+                &mut || {
+                    let started = Instant::now();
+                    collector.take_available(&mut taker);
+                    let busy = started.elapsed();
+                    publish(&mut taker, busy, Duration::ZERO);
+                    busy
+                },
+                true,
+            );
         }
         let rest = Instant::now();
         let waited = collector.take_rest(&mut taker);

@@ -1,12 +1,13 @@
 //! The source row: read by the first stage's workers themselves, or by producer roles that put into the buffer in front of the first stage.
 //!
-//! The first stage's workers read the source themselves, a batch per lock, unless it needs
-//! threads of its own: producers were asked for, a producer delay or an `on_produce` callback
-//! is set (they pace or watch the source apart from the work), or the source promises no item
-//! (its size hint's lower bound is 0: a channel, a socket, `BufRead::lines`). A source that
-//! promises nothing may wait for the run's own output, so every item it gives must be where
-//! another thread can take it before it is asked for the next: a producer thread puts each
-//! item as it comes, and the workers still take them in batches.
+//! The first stage's workers read the source themselves unless it needs threads of its own:
+//! producers were asked for, or a producer delay or an `on_produce` callback is set (they pace
+//! or watch the source apart from the work). A source that promises items (its size hint's
+//! lower bound) is read a batch per lock. A source that promises nothing (a channel, a socket,
+//! `BufRead::lines`) may wait for the run's own output, so every item it gives must be where
+//! another thread can take it before it is asked for the next: the workers read it in turns,
+//! each putting the items it pulls into the buffer in front of the stage, and a lone worker
+//! has a producer thread put them instead.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use pc_buffer::{BoundedBuffer, Buffer};
 use pc_roles::{ProduceHook, ProducerRole, Role, RoleError, RoleReport, StopCause};
 
-use super::input::{Numbered, SourceInput};
+use super::input::{Numbered, SourceInput, Turns, TurnsInput, close_and_take_rest};
 use super::{Downstream, End, Input, InputKind, Launch};
 use crate::control::{Closes, Control};
 use crate::cpu::{CpuClock, on_cpu_ratio};
@@ -120,9 +121,45 @@ fn launch_source<'a, E, I>(
 {
     let pulled = Arc::new(AtomicUsize::new(0));
     let promises = source.size_hint().0 > 0;
-    let own_threads =
-        config.producers.is_some() || !config.delay.is_zero() || config.hook.is_some() || !promises;
+    let paced_or_watched =
+        config.producers.is_some() || !config.delay.is_zero() || config.hook.is_some();
+    let own_threads = paced_or_watched || !promises;
     match downstream {
+        // A source that promises nothing, read in turns: a worker waiting on it leaves what it
+        // pulled to the others, so it takes a second worker.
+        Downstream::Segment(start) if !paced_or_watched && !promises && start.workers > 1 => {
+            let meter = Arc::new(Meter::new("source", RowKind::Source, 0, None, false));
+            meter.count_in(Arc::clone(&pulled));
+            meter.count_out(Arc::clone(&pulled));
+            start.meter.count_in(Arc::clone(&pulled));
+            launch.meters.push(meter);
+            // Single puts and batch gets at the same time: the two-lock layout.
+            let buffer = BoundedBuffer::new(start.capacity).expect("the capacity is not zero");
+            let turns = Arc::new(TurnsInput::new(
+                source,
+                buffer,
+                pulled,
+                Arc::clone(&returns),
+                Arc::clone(&launch.control),
+            ));
+            let closing = Arc::clone(&turns);
+            launch.control.on_stop(Closes::Input, move || {
+                closing.buffer().close();
+            });
+            let probe = Arc::clone(&turns);
+            start
+                .meter
+                .watch(move || (probe.buffer().len(), probe.buffer().stats().high_water));
+            let (rest, drained) = (Arc::clone(&turns), Arc::clone(&returns));
+            launch.finishers.push(Box::new(move || {
+                drained.extend(close_and_take_rest(rest.buffer()))
+            }));
+            let input = Input {
+                kind: InputKind::Turns(turns),
+                returns,
+            };
+            (start.run)(launch, input);
+        }
         Downstream::Segment(start) if !own_threads => {
             launch.source_read = true;
             let meter = Arc::new(Meter::new("source", RowKind::Source, 0, None, false));

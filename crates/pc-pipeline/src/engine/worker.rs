@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pc_roles::{ConsumeHook, ConsumerRole, Flow, Role, Sink, StopCause};
 use pc_roles::{catch_panic as catch, panic_message};
 
-use super::input::{PairsView, SourceView, Taker, View};
+use super::input::{PairsView, SourceView, Taker, TurnView, View};
 use super::{Batch, Input, InputKind, Spent, Tail, WorkerEnd};
 use crate::control::Control;
 use crate::cpu::{CpuClock, on_cpu_ratio};
@@ -113,11 +113,12 @@ impl<R, C: ConsumeHook<R>> ConsumeHook<R> for Counted<'_, C> {
 }
 
 /// Runs one worker of a segment whose first stage is `shared`, over `input`, handing its
-/// outputs to `tail`. The last of `workers_left` to end closes the tail.
+/// outputs to `tail`; `on_caller` says whether it runs on the calling thread. The last of
+/// `workers_left` to end closes the tail.
 pub(crate) fn run_worker<'a, E, T, R, X, W, C, F>(
     shared: &StageShared<'a, E, W, C, F, X>,
     input: &Input<'a, T>,
-    worker: usize,
+    (worker, on_caller): (usize, bool),
     (tail, next_meter): (Box<dyn Tail<R> + 'a>, &Meter<'a>),
     workers_left: &AtomicUsize,
     between: &mut dyn FnMut() -> Duration,
@@ -133,6 +134,13 @@ pub(crate) fn run_worker<'a, E, T, R, X, W, C, F>(
         InputKind::Source(source) => run_over(
             shared,
             SourceView::new(&**source, worker),
+            input,
+            worker,
+            out,
+        ),
+        InputKind::Turns(turns) => run_over(
+            shared,
+            TurnView::new(&**turns, worker, on_caller),
             input,
             worker,
             out,
@@ -166,7 +174,7 @@ where
     let cpu = CpuClock::start();
     let started = Instant::now();
     let batch = match input.kind {
-        InputKind::Source(_) => shared.source_batch,
+        InputKind::Source(_) | InputKind::Turns(_) => shared.source_batch,
         _ => shared.batch,
     };
     let mut role = ConsumerRole::new()
