@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::layout::Layout;
 use crate::lock::{Refused, Wait, lock};
 use crate::one_lock::{OneLock, Side, Waited, Waits, wait_for};
 use crate::stats::BufferStats;
@@ -125,10 +126,6 @@ impl<T> BatchedBuffer<T> {
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// The room the queue keeps allocated: what a swap of allocations must leave it.
     #[inline]
     fn kept(&self) -> usize {
@@ -138,45 +135,6 @@ impl<T> BatchedBuffer<T> {
     #[inline]
     fn lock(&self) -> MutexGuard<'_, Queue<T>> {
         lock(&self.line.queue)
-    }
-
-    /// Puts `item`, waiting for room until `deadline` (`None`: for as long as it takes). Hands
-    /// the item back with the reason when the buffer is closed or the deadline passes first.
-    #[inline]
-    pub(crate) fn put_until(
-        &self,
-        item: T,
-        deadline: Option<Instant>,
-        wait_time: &mut Duration,
-    ) -> Result<(), (T, Refused)> {
-        let (mut queue, outcome, waited) = wait_for(self, Side::Put, deadline);
-        let outcome = match outcome {
-            Ok(()) => {
-                queue.items.push_back(item);
-                self.count_put(queue, 1);
-                Ok(())
-            }
-            Err(refused) => {
-                drop(queue);
-                Err((item, refused))
-            }
-        };
-        self.put_waits.add(waited, wait_time);
-        outcome
-    }
-
-    /// Puts `item` if there is room right now; `Refused::WouldBlock` if the buffer is full.
-    pub(crate) fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
-        let mut queue = self.lock();
-        match self.done(Side::Put, &queue) {
-            Some(Ok(())) => {
-                queue.items.push_back(item);
-                self.count_put(queue, 1);
-                Ok(())
-            }
-            Some(Err(refused)) => Err((item, refused)),
-            None => Err((item, Refused::WouldBlock)),
-        }
     }
 
     /// Puts every item of `items`, a run at a time, waiting for room as often as needed; on
@@ -202,6 +160,114 @@ impl<T> BatchedBuffer<T> {
         Ok(())
     }
 
+    /// Counts `n` items just put, publishes them, and wakes up to `n` parked consumers, after
+    /// unlocking.
+    #[inline]
+    fn count_put(&self, mut queue: MutexGuard<'_, Queue<T>>, n: usize) {
+        let len = queue.items.len();
+        if len > queue.high_water {
+            queue.high_water = len;
+        }
+        let wake = queue.getters.signal(n);
+        self.line.len.store(len, Ordering::Release);
+        if wake > 0 {
+            self.publish(&queue);
+        }
+        // Notify after the state change and after unlocking: the woken consumer finds the items
+        // and does not block again on the lock this thread would still hold.
+        drop(queue);
+        for _ in 0..wake {
+            self.not_empty.notify_one();
+        }
+    }
+
+    /// Takes the front item (the caller made sure there is one) with its number.
+    #[inline]
+    fn pop(&self, mut queue: MutexGuard<'_, Queue<T>>) -> (usize, T) {
+        let number = queue.got as usize;
+        let item = queue
+            .items
+            .pop_front()
+            .expect("the caller made sure the queue holds an item");
+        self.count_taken(queue, 1);
+        (number, item)
+    }
+
+    /// Counts `n` items just taken, publishes the room they made, and wakes up to `n` parked
+    /// producers, after unlocking.
+    #[inline]
+    fn count_taken(&self, mut queue: MutexGuard<'_, Queue<T>>, n: usize) {
+        queue.got += n as u64;
+        let wake = queue.putters.signal(n);
+        self.line.len.store(queue.items.len(), Ordering::Release);
+        if wake > 0 {
+            self.publish(&queue);
+        }
+        // As in `count_put`: notify after the state change and after unlocking.
+        drop(queue);
+        for _ in 0..wake {
+            self.not_full.notify_one();
+        }
+    }
+
+    /// Panics while holding the lock, so that the tests can poison it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn panic_while_locked(&self) {
+        let _queue = self.lock();
+        panic!("boom while holding the batched buffer's lock");
+    }
+
+    /// Whether a panic while holding the lock has poisoned it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.line.queue.is_poisoned()
+    }
+}
+
+impl<T> Layout<T> for BatchedBuffer<T> {
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Puts `item`, waiting for room until `deadline` (`None`: for as long as it takes). Hands
+    /// the item back with the reason when the buffer is closed or the deadline passes first.
+    #[inline]
+    fn put_until(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(), (T, Refused)> {
+        let (mut queue, outcome, waited) = wait_for(self, Side::Put, deadline);
+        let outcome = match outcome {
+            Ok(()) => {
+                queue.items.push_back(item);
+                self.count_put(queue, 1);
+                Ok(())
+            }
+            Err(refused) => {
+                drop(queue);
+                Err((item, refused))
+            }
+        };
+        self.put_waits.add(waited, wait_time);
+        outcome
+    }
+
+    /// Puts `item` if there is room right now; `Refused::WouldBlock` if the buffer is full.
+    fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
+        let mut queue = self.lock();
+        match self.done(Side::Put, &queue) {
+            Some(Ok(())) => {
+                queue.items.push_back(item);
+                self.count_put(queue, 1);
+                Ok(())
+            }
+            Some(Err(refused)) => Err((item, refused)),
+            None => Err((item, Refused::WouldBlock)),
+        }
+    }
+
     /// Puts every item of `items`, as [`put_all`](Self::put_all) does, and leaves `items` empty
     /// with at least its capacity; on close hands back the items not put.
     ///
@@ -212,11 +278,7 @@ impl<T> BatchedBuffer<T> {
     /// keeps, so later puts do not allocate under the lock, and the queue's is at least `items`',
     /// so the caller gets back what it gave. Otherwise the first run goes in under the lock
     /// already held, and the rest through [`put_all`](Self::put_all).
-    pub(crate) fn put_from(
-        &self,
-        items: &mut Vec<T>,
-        wait_time: &mut Duration,
-    ) -> Result<(), Vec<T>> {
+    fn put_from(&self, items: &mut Vec<T>, wait_time: &mut Duration) -> Result<(), Vec<T>> {
         if items.is_empty() {
             // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
             return Ok(());
@@ -255,31 +317,10 @@ impl<T> BatchedBuffer<T> {
         self.put_all(rest, wait_time)
     }
 
-    /// Counts `n` items just put, publishes them, and wakes up to `n` parked consumers, after
-    /// unlocking.
-    #[inline]
-    fn count_put(&self, mut queue: MutexGuard<'_, Queue<T>>, n: usize) {
-        let len = queue.items.len();
-        if len > queue.high_water {
-            queue.high_water = len;
-        }
-        let wake = queue.getters.signal(n);
-        self.line.len.store(len, Ordering::Release);
-        if wake > 0 {
-            self.publish(&queue);
-        }
-        // Notify after the state change and after unlocking: the woken consumer finds the items
-        // and does not block again on the lock this thread would still hold.
-        drop(queue);
-        for _ in 0..wake {
-            self.not_empty.notify_one();
-        }
-    }
-
     /// Takes the front item with its number, waiting for one until `deadline` (`None`: for as
     /// long as it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
-    pub(crate) fn get_until(
+    fn get_until(
         &self,
         deadline: Option<Instant>,
         wait_time: &mut Duration,
@@ -298,7 +339,7 @@ impl<T> BatchedBuffer<T> {
 
     /// Takes the front item with its number if there is one right now; `Refused::WouldBlock` if
     /// the buffer is empty.
-    pub(crate) fn try_get(&self) -> Result<(usize, T), Refused> {
+    fn try_get(&self) -> Result<(usize, T), Refused> {
         let queue = self.lock();
         match self.done(Side::Get, &queue) {
             Some(Ok(())) => Ok(self.pop(queue)),
@@ -307,24 +348,12 @@ impl<T> BatchedBuffer<T> {
         }
     }
 
-    /// Takes the front item (the caller made sure there is one) with its number.
-    #[inline]
-    fn pop(&self, mut queue: MutexGuard<'_, Queue<T>>) -> (usize, T) {
-        let number = queue.got as usize;
-        let item = queue
-            .items
-            .pop_front()
-            .expect("the caller made sure the queue holds an item");
-        self.count_taken(queue, 1);
-        (number, item)
-    }
-
     /// A batch get: appends up to `max` items to `out`, waiting as `wait` says while the buffer
     /// is empty, and returns their numbers. `max == 0` takes nothing and waits for nothing. A
     /// batch that takes
     /// every item into an empty `out` of at least the room the queue keeps swaps allocations with
     /// the queue.
-    pub(crate) fn get_batch_numbered(
+    fn get_batch_numbered(
         &self,
         out: &mut Vec<T>,
         max: usize,
@@ -375,26 +404,9 @@ impl<T> BatchedBuffer<T> {
         Ok(first..first.wrapping_add(n))
     }
 
-    /// Counts `n` items just taken, publishes the room they made, and wakes up to `n` parked
-    /// producers, after unlocking.
-    #[inline]
-    fn count_taken(&self, mut queue: MutexGuard<'_, Queue<T>>, n: usize) {
-        queue.got += n as u64;
-        let wake = queue.putters.signal(n);
-        self.line.len.store(queue.items.len(), Ordering::Release);
-        if wake > 0 {
-            self.publish(&queue);
-        }
-        // As in `count_put`: notify after the state change and after unlocking.
-        drop(queue);
-        for _ in 0..wake {
-            self.not_full.notify_one();
-        }
-    }
-
     /// Closes the buffer; `false` if it was closed already. Wakes every waiting thread: the
     /// producers to hand their items back, the consumers to drain what is left or to return.
-    pub(crate) fn close(&self) -> bool {
+    fn close(&self) -> bool {
         let mut queue = self.lock();
         if queue.closed {
             return false;
@@ -413,17 +425,17 @@ impl<T> BatchedBuffer<T> {
         true
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.line.state.load(Ordering::Acquire) & CLOSED != 0
     }
 
     /// The number of items as of the last unlock.
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.line.len.load(Ordering::Acquire)
     }
 
     /// A snapshot of the counters, exact: taken under the lock.
-    pub(crate) fn stats(&self) -> BufferStats {
+    fn stats(&self) -> BufferStats {
         let (put_waits, put_wait_time) = self.put_waits.read();
         let (get_waits, get_wait_time) = self.get_waits.read();
         let queue = self.lock();
@@ -443,36 +455,23 @@ impl<T> BatchedBuffer<T> {
         }
     }
 
-    /// Panics while holding the lock, so that the tests can poison it.
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn panic_while_locked(&self) {
-        let _queue = self.lock();
-        panic!("boom while holding the batched buffer's lock");
-    }
-
-    /// Whether a panic while holding the lock has poisoned it.
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn is_poisoned(&self) -> bool {
-        self.line.queue.is_poisoned()
-    }
-
-    /// See `BoundedBuffer::wake_all_spuriously`.
     #[cfg(test)]
-    pub(crate) fn wake_all_spuriously(&self) {
+    /// See `BoundedBuffer::wake_all_spuriously`.
+    fn wake_all_spuriously(&self) {
         self.not_empty.notify_all();
         self.not_full.notify_all();
     }
 
-    /// Threads counted as waiting on (the put side, the get side).
     #[cfg(test)]
-    pub(crate) fn waiting(&self) -> (usize, usize) {
+    /// Threads counted as waiting on (the put side, the get side).
+    fn waiting(&self) -> (usize, usize) {
         let queue = self.lock();
         (queue.putters.waiting(), queue.getters.waiting())
     }
 
-    /// Whether the published words say exactly what the state under the lock says now.
     #[cfg(test)]
-    pub(crate) fn published_is_current(&self) -> bool {
+    /// Whether the published words say exactly what the state under the lock says now.
+    fn published_is_current(&self) -> bool {
         let queue = self.lock();
         self.line.state.load(Ordering::Relaxed) == queue.state()
             && self.line.len.load(Ordering::Relaxed) == queue.items.len()

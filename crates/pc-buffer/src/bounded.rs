@@ -1,4 +1,4 @@
-//! [`BoundedBuffer`]: the public face of the buffer, which hands every operation to one of three layouts: two halves behind two `Mutex`es (`halves.rs`), at capacity 1 one slot under one `Mutex` (`slot.rs`), or for batch hand-offs one queue under one `Mutex` (`batched.rs`).
+//! [`BoundedBuffer`]: the public face of the buffer, which runs every operation through the [`Layout`] of one of three layouts: two halves behind two `Mutex`es (`halves.rs`), at capacity 1 one slot under one `Mutex` (`slot.rs`), or for batch hand-offs one queue under one `Mutex` (`batched.rs`).
 
 use std::fmt;
 use std::ops::Range;
@@ -10,6 +10,7 @@ use crate::err::{
 };
 use crate::halves::HalvesBuffer;
 use crate::iter::{Iter, TryIter};
+use crate::layout::Layout;
 use crate::lock::{Refused, Wait};
 use crate::slot::SlotBuffer;
 use crate::stats::BufferStats;
@@ -80,7 +81,7 @@ use crate::stats::BufferStats;
 /// from the poison and stays fully usable by every other thread, since the state it protects is
 /// consistent.
 pub struct BoundedBuffer<T> {
-    layout: Layout<T>,
+    layout: Layouts<T>,
 }
 
 /// How a buffer keeps its items: chosen once, by capacity, in [`BoundedBuffer::new`], or by
@@ -90,7 +91,7 @@ pub struct BoundedBuffer<T> {
     reason = "a buffer is made once and shared; boxing the larger layout would add a pointer \
               to follow on every operation to save a few hundred bytes at capacity 1"
 )]
-enum Layout<T> {
+enum Layouts<T> {
     /// Capacity 2 and more: the two-lock buffer (see [`HalvesBuffer`]).
     Halves(HalvesBuffer<T>),
     /// Capacity 1: the one-slot buffer (see [`SlotBuffer`]).
@@ -100,25 +101,22 @@ enum Layout<T> {
     Batched(BatchedBuffer<T>),
 }
 
-/// Runs `$call` on the buffer's layout, bound to `$buffer`: both layouts have the same internal
-/// interface (the operation's outcome with a [`Refused`] reason, which the public methods
-/// turn into their errors).
 /// A total of waits that nobody reads, for the operations that do not report their waits.
 fn unreported() -> Duration {
     Duration::ZERO
 }
 
-macro_rules! with_layout {
-    ($self:ident, $buffer:ident => $call:expr) => {
-        match &$self.layout {
-            Layout::Halves($buffer) => $call,
-            Layout::Slot($buffer) => $call,
-            Layout::Batched($buffer) => $call,
-        }
-    };
-}
-
 impl<T> BoundedBuffer<T> {
+    /// The layout every operation runs on.
+    #[inline]
+    fn layout(&self) -> &dyn Layout<T> {
+        match &self.layout {
+            Layouts::Halves(buffer) => buffer,
+            Layouts::Slot(buffer) => buffer,
+            Layouts::Batched(buffer) => buffer,
+        }
+    }
+
     /// Creates a buffer that holds at most `capacity` items.
     ///
     /// A capacity of zero is an error rather than a panic: a zero-capacity buffer could never
@@ -136,9 +134,9 @@ impl<T> BoundedBuffer<T> {
             return Err(CapacityError);
         }
         let layout = if capacity == 1 {
-            Layout::Slot(SlotBuffer::new())
+            Layouts::Slot(SlotBuffer::new())
         } else {
-            Layout::Halves(HalvesBuffer::new(capacity))
+            Layouts::Halves(HalvesBuffer::new(capacity))
         };
         Ok(Self { layout })
     }
@@ -192,7 +190,7 @@ impl<T> BoundedBuffer<T> {
             return Self::new(capacity);
         }
         Ok(Self {
-            layout: Layout::Batched(BatchedBuffer::new(capacity)),
+            layout: Layouts::Batched(BatchedBuffer::new(capacity)),
         })
     }
 
@@ -243,7 +241,8 @@ impl<T> BoundedBuffer<T> {
     ///
     /// As [`put`](Self::put).
     pub fn put_waited(&self, item: T, waited: &mut Duration) -> Result<(), PutError<T>> {
-        with_layout!(self, buffer => buffer.put_until(item, None, waited))
+        self.layout()
+            .put_until(item, None, waited)
             .map_err(|(item, _)| PutError::Closed(item))
     }
 
@@ -259,13 +258,13 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_put(3), Err(TryPutError::Closed(3)));
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        with_layout!(self, buffer => buffer.try_put(item)).map_err(
-            |(item, refused)| match refused {
+        self.layout()
+            .try_put(item)
+            .map_err(|(item, refused)| match refused {
                 Refused::Closed => TryPutError::Closed(item),
                 // A try has no deadline: `TimedOut` does not happen here.
                 Refused::WouldBlock | Refused::TimedOut => TryPutError::Full(item),
-            },
-        )
+            })
     }
 
     /// Puts `item`, waiting at most `timeout` for room.
@@ -308,13 +307,13 @@ impl<T> BoundedBuffer<T> {
     /// ```
     pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
         let waited = &mut unreported();
-        with_layout!(self, buffer => buffer.put_until(item, Some(deadline), waited)).map_err(
-            |(item, refused)| match refused {
+        self.layout()
+            .put_until(item, Some(deadline), waited)
+            .map_err(|(item, refused)| match refused {
                 Refused::Closed => PutTimeoutError::Closed(item),
                 // Only a try is refused with `WouldBlock`.
                 Refused::TimedOut | Refused::WouldBlock => PutTimeoutError::Timeout(item),
-            },
-        )
+            })
     }
 
     /// Puts every item of `items` in order, waiting for room as often as needed, and taking the
@@ -333,8 +332,8 @@ impl<T> BoundedBuffer<T> {
     /// buffer.close();
     /// assert_eq!(buffer.put_batch(vec![4, 5]).unwrap_err().into_inner(), vec![4, 5]);
     /// ```
-    pub fn put_batch(&self, items: Vec<T>) -> Result<(), PutError<Vec<T>>> {
-        self.put_all(items.into_iter(), &mut unreported())
+    pub fn put_batch(&self, mut items: Vec<T>) -> Result<(), PutError<Vec<T>>> {
+        self.put_batch_from_waited(&mut items, &mut unreported())
     }
 
     /// Like [`put_batch`](Self::put_batch), but moves the items out of `items` and leaves it
@@ -381,21 +380,9 @@ impl<T> BoundedBuffer<T> {
         items: &mut Vec<T>,
         waited: &mut Duration,
     ) -> Result<(), PutError<Vec<T>>> {
-        match &self.layout {
-            Layout::Halves(buffer) => buffer.put_from(items, waited).map_err(PutError::Closed),
-            Layout::Batched(buffer) => buffer.put_from(items, waited).map_err(PutError::Closed),
-            // One slot: nothing to swap.
-            Layout::Slot(_) => self.put_all(items.drain(..), waited),
-        }
-    }
-
-    /// Puts every item of `items`, a run at a time; on close hands back the rest.
-    fn put_all(
-        &self,
-        items: impl ExactSizeIterator<Item = T>,
-        waited: &mut Duration,
-    ) -> Result<(), PutError<Vec<T>>> {
-        with_layout!(self, buffer => buffer.put_all(items, waited)).map_err(PutError::Closed)
+        self.layout()
+            .put_from(items, waited)
+            .map_err(PutError::Closed)
     }
 
     /// Takes the item at the front, waiting while the buffer is empty.
@@ -427,7 +414,8 @@ impl<T> BoundedBuffer<T> {
     /// assert_eq!(buffer.try_get(), Err(TryGetError::Closed));
     /// ```
     pub fn try_get(&self) -> Result<T, TryGetError> {
-        with_layout!(self, buffer => buffer.try_get())
+        self.layout()
+            .try_get()
             .map(|(_, item)| item)
             .map_err(|refused| match refused {
                 Refused::Closed => TryGetError::Closed,
@@ -593,7 +581,8 @@ impl<T> BoundedBuffer<T> {
         max: usize,
         waited: &mut Duration,
     ) -> Result<Range<usize>, GetError> {
-        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, Wait::Until(None), waited))
+        self.layout()
+            .get_batch_numbered(out, max, Wait::Until(None), waited)
             .map_err(|_| GetError)
     }
 
@@ -624,7 +613,8 @@ impl<T> BoundedBuffer<T> {
         max: usize,
     ) -> Result<Range<usize>, TryGetError> {
         let waited = &mut unreported();
-        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, Wait::Never, waited))
+        self.layout()
+            .get_batch_numbered(out, max, Wait::Never, waited)
             .map_err(|refused| match refused {
                 Refused::Closed => TryGetError::Closed,
                 // A try has no deadline: `TimedOut` does not happen here.
@@ -663,20 +653,20 @@ impl<T> BoundedBuffer<T> {
         waited: &mut Duration,
     ) -> Result<Range<usize>, GetTimeoutError> {
         let wait = Wait::Until(Some(deadline));
-        with_layout!(self, buffer => buffer.get_batch_numbered(out, max, wait, waited)).map_err(
-            |refused| match refused {
+        self.layout()
+            .get_batch_numbered(out, max, wait, waited)
+            .map_err(|refused| match refused {
                 Refused::Closed => GetTimeoutError::Closed,
                 // Only a try is refused with `WouldBlock`.
                 Refused::TimedOut | Refused::WouldBlock => GetTimeoutError::Timeout,
-            },
-        )
+            })
     }
 
     /// Takes the item at the front with its number (see
     /// [`get_batch_numbered`](Self::get_batch_numbered)), waiting while the buffer is empty.
     pub fn get_numbered(&self) -> Result<(usize, T), GetError> {
         let waited = &mut unreported();
-        with_layout!(self, buffer => buffer.get_until(None, waited)).map_err(|_| GetError)
+        self.layout().get_until(None, waited).map_err(|_| GetError)
     }
 
     /// Takes the item at the front with its number (see
@@ -694,13 +684,15 @@ impl<T> BoundedBuffer<T> {
     /// ```
     pub fn get_numbered_deadline(&self, deadline: Instant) -> Result<(usize, T), GetTimeoutError> {
         let waited = &mut unreported();
-        with_layout!(self, buffer => buffer.get_until(Some(deadline), waited)).map_err(|refused| {
-            match refused {
-                Refused::Closed => GetTimeoutError::Closed,
-                // Only a try is refused with `WouldBlock`.
-                Refused::TimedOut | Refused::WouldBlock => GetTimeoutError::Timeout,
-            }
-        })
+        self.layout()
+            .get_until(Some(deadline), waited)
+            .map_err(|refused| {
+                match refused {
+                    Refused::Closed => GetTimeoutError::Closed,
+                    // Only a try is refused with `WouldBlock`.
+                    Refused::TimedOut | Refused::WouldBlock => GetTimeoutError::Timeout,
+                }
+            })
     }
 
     /// Closes the buffer (the Python design's `mark_complete`): no more items are accepted, and every
@@ -719,7 +711,7 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_closed());
     /// ```
     pub fn close(&self) -> bool {
-        with_layout!(self, buffer => buffer.close())
+        self.layout().close()
     }
 
     /// Whether [`close`](Self::close) has been called.
@@ -735,7 +727,7 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_closed() && !buffer.is_empty());
     /// ```
     pub fn is_closed(&self) -> bool {
-        with_layout!(self, buffer => buffer.is_closed())
+        self.layout().is_closed()
     }
 
     /// The number of items in the buffer right now (the Python design's `size`).
@@ -754,7 +746,7 @@ impl<T> BoundedBuffer<T> {
     /// assert!(buffer.is_full());
     /// ```
     pub fn len(&self) -> usize {
-        with_layout!(self, buffer => buffer.len())
+        self.layout().len()
     }
 
     /// Whether the buffer holds no item right now.
@@ -769,11 +761,7 @@ impl<T> BoundedBuffer<T> {
 
     /// The most items the buffer holds at once.
     pub fn capacity(&self) -> usize {
-        match &self.layout {
-            Layout::Halves(buffer) => buffer.capacity(),
-            Layout::Batched(buffer) => buffer.capacity(),
-            Layout::Slot(_) => 1,
-        }
+        self.layout().capacity()
     }
 
     /// A snapshot of the buffer's counters: items through, high-water mark, and how often and
@@ -792,7 +780,7 @@ impl<T> BoundedBuffer<T> {
     /// println!("producers waited {:?}, consumers {:?}", stats.put_wait_time, stats.get_wait_time);
     /// ```
     pub fn stats(&self) -> BufferStats {
-        with_layout!(self, buffer => buffer.stats())
+        self.layout().stats()
     }
 
     /// A blocking iterator that takes items until the buffer is closed and drained.
@@ -826,8 +814,8 @@ impl<T> BoundedBuffer<T> {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn halves(&self) -> Option<&HalvesBuffer<T>> {
         match &self.layout {
-            Layout::Halves(buffer) => Some(buffer),
-            Layout::Slot(_) | Layout::Batched(_) => None,
+            Layouts::Halves(buffer) => Some(buffer),
+            Layouts::Slot(_) | Layouts::Batched(_) => None,
         }
     }
 
@@ -835,8 +823,8 @@ impl<T> BoundedBuffer<T> {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn slot(&self) -> Option<&SlotBuffer<T>> {
         match &self.layout {
-            Layout::Slot(buffer) => Some(buffer),
-            Layout::Halves(_) | Layout::Batched(_) => None,
+            Layouts::Slot(buffer) => Some(buffer),
+            Layouts::Halves(_) | Layouts::Batched(_) => None,
         }
     }
 
@@ -844,8 +832,8 @@ impl<T> BoundedBuffer<T> {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn batched(&self) -> Option<&BatchedBuffer<T>> {
         match &self.layout {
-            Layout::Batched(buffer) => Some(buffer),
-            Layout::Halves(_) | Layout::Slot(_) => None,
+            Layouts::Batched(buffer) => Some(buffer),
+            Layouts::Halves(_) | Layouts::Slot(_) => None,
         }
     }
 
@@ -853,21 +841,21 @@ impl<T> BoundedBuffer<T> {
     /// what a spurious wake-up looks like to them.
     #[cfg(test)]
     pub(crate) fn wake_all_spuriously(&self) {
-        with_layout!(self, buffer => buffer.wake_all_spuriously())
+        self.layout().wake_all_spuriously()
     }
 
     /// Threads counted as waiting on (the put side, the get side); both are zero whenever no
     /// thread is inside a blocking call.
     #[cfg(test)]
     pub(crate) fn waiting(&self) -> (usize, usize) {
-        with_layout!(self, buffer => buffer.waiting())
+        self.layout().waiting()
     }
 
     /// Whether the published counts and flags say exactly what the state says now: holds at
     /// every unlock, so in particular once every thread of a model has returned.
     #[cfg(test)]
     pub(crate) fn published_is_current(&self) -> bool {
-        with_layout!(self, buffer => buffer.published_is_current())
+        self.layout().published_is_current()
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::backoff::{Spinners, back_off};
+use crate::layout::Layout;
 use crate::lock::{Refused, Wait, Wake, lock, remaining, wait};
 use crate::one_lock::Side;
 use crate::stats::BufferStats;
@@ -166,41 +167,6 @@ impl<T> HalvesBuffer<T> {
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Puts `item`, waiting for room until `deadline` (`None`: for as long as it takes). Hands
-    /// the item back with the reason when the buffer is closed or the deadline passes first.
-    #[inline]
-    pub(crate) fn put_until(
-        &self,
-        item: T,
-        deadline: Option<Instant>,
-        wait_time: &mut Duration,
-    ) -> Result<(), (T, Refused)> {
-        match self.back_with_room(deadline, wait_time) {
-            Ok(back) => {
-                self.push(back, item);
-                Ok(())
-            }
-            Err(refused) => Err((item, refused)),
-        }
-    }
-
-    /// Puts `item` if there is room right now; `Refused::WouldBlock` if the buffer is full.
-    pub(crate) fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
-        let mut back = self.lock_back();
-        if back.closed {
-            return Err((item, Refused::Closed));
-        }
-        if self.room(&mut back) == 0 {
-            return Err((item, Refused::WouldBlock));
-        }
-        self.push(back, item);
-        Ok(())
-    }
-
     /// Puts every item of `items`, a run at a time, waiting for room as often as needed; on
     /// close hands back the items not put.
     pub(crate) fn put_all(
@@ -222,206 +188,10 @@ impl<T> HalvesBuffer<T> {
         Ok(())
     }
 
-    /// Puts every item of `items`, as [`put_all`](Self::put_all) does, and leaves `items` empty
-    /// with at least its capacity; on close hands back the items not put.
-    ///
-    /// When the back queue is empty and the whole batch fits, the batch's `Vec` becomes the back
-    /// queue and `items` gets the queue's empty allocation, as a batch get that takes everything
-    /// swaps with its `Vec`. The critical section then moves no item, and the items' cache lines
-    /// were written by the producer before it took the lock: copied in under the lock, they would
-    /// be written into the allocation a consumer last read, one miss per line while every other
-    /// thread waits for the lock. Measured with the pipeline (one consumer, identity work, five
-    /// alternations against the build without it): 1.15x to 1.77x the throughput at capacities
-    /// 4 and 8, 1.07x to 1.46x at 16 (median 1.28x), within the noise from 32 on, where the
-    /// lock's line rather than the items' lines bounds a hand-over. The swap needs an allocation
-    /// from `items` at least as large as the one the queue keeps, so that later puts do not
-    /// allocate under the lock, and one from the queue at least as large as `items`', so that the
-    /// caller gets back what it gave.
-    ///
-    /// When the swap does not apply, the first run goes in under the lock already held, and the
-    /// rest through [`put_all`](Self::put_all).
-    pub(crate) fn put_from(
-        &self,
-        items: &mut Vec<T>,
-        wait_time: &mut Duration,
-    ) -> Result<(), Vec<T>> {
-        if items.is_empty() {
-            // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
-            return Ok(());
-        }
-        let Ok(mut back) = self.back_with_room(None, wait_time) else {
-            #[expect(
-                clippy::drain_collect,
-                reason = "`items` keeps its allocation for the caller, as on every other path"
-            )]
-            let rest = items.drain(..).collect();
-            return Err(rest);
-        };
-        let room = self.room(&mut back);
-        if items.len() <= room
-            && back.queue.is_empty()
-            && items.capacity() >= self.kept()
-            && back.queue.capacity() >= items.capacity()
-        {
-            let n = items.len();
-            // The back is empty, so the batch is the whole back queue, in order.
-            let empty = mem::replace(&mut back.queue, VecDeque::from(mem::take(items)));
-            self.count_put(back, n);
-            // Free: the deque is empty.
-            *items = Vec::from(empty);
-            return Ok(());
-        }
-        let mut rest = items.drain(..);
-        let pushed = rest.len().min(room);
-        back.queue.extend(rest.by_ref().take(pushed));
-        self.count_put(back, pushed);
-        self.put_all(rest, wait_time)
-    }
-
     /// The room the queues keep allocated: what a swap of allocations must leave them.
     #[inline]
     fn kept(&self) -> usize {
         self.capacity.min(MAX_PREALLOCATED)
-    }
-
-    /// Takes the front item with its number, waiting for one until `deadline` (`None`: for
-    /// as long as it takes). `Refused::Closed` once the buffer is closed and empty.
-    #[inline]
-    pub(crate) fn get_until(
-        &self,
-        deadline: Option<Instant>,
-        wait_time: &mut Duration,
-    ) -> Result<(usize, T), Refused> {
-        self.front_with_items(deadline, wait_time)
-            .map(|front| self.pop(front))
-    }
-
-    /// Takes the front item with its number if there is one right now;
-    /// `Refused::WouldBlock` if the buffer is empty.
-    pub(crate) fn try_get(&self) -> Result<(usize, T), Refused> {
-        let mut front = self.lock_front();
-        if front.queue.is_empty() {
-            if let Err(found) = self.refill(&mut front, false) {
-                return Err(found.unwrap_or(Refused::WouldBlock));
-            }
-        }
-        Ok(self.pop(front))
-    }
-
-    /// A batch get: appends up to `max` items to `out`, waiting as `wait` says while the buffer
-    /// is empty, and returns their numbers. `max == 0` takes nothing and waits for nothing. See
-    /// [`BoundedBuffer::get_batch_into`](crate::BoundedBuffer::get_batch_into) for when the
-    /// allocations are swapped.
-    pub(crate) fn get_batch_numbered(
-        &self,
-        out: &mut Vec<T>,
-        max: usize,
-        wait: Wait,
-        wait_time: &mut Duration,
-    ) -> Result<Range<usize>, Refused> {
-        if max == 0 {
-            let next = self.got.load(Ordering::Acquire);
-            return Ok(next..next);
-        }
-        // The queues' own allocation: a batch that takes everything swaps it for `out`'s when
-        // `out` is empty and at least this large, so that later puts still find room without
-        // allocating under a lock.
-        let keep = self.kept();
-        // Make room in `out` before taking the lock, so that the critical section is the queue
-        // operation alone and not an allocation (a batch never exceeds the capacity).
-        out.reserve(max.min(keep));
-        let mut front = self.lock_front();
-        if front.queue.len() < max {
-            // Short of a full batch: top it up from the back, so a batch takes all it can.
-            if let Err(found) = self.top_up(&mut front, max) {
-                let Wait::Until(deadline) = wait else {
-                    return Err(found.unwrap_or(Refused::WouldBlock));
-                };
-                front = self.front_with_items_slow(front, found, deadline, wait_time)?;
-            }
-        }
-        let len = front.queue.len();
-        let n = len.min(max);
-        let first = front.got as usize;
-        let taken_whole = if n == len && out.is_empty() && out.capacity() >= keep {
-            // Taking everything into an empty `out`: swap the two allocations, so the critical
-            // section moves no item at all, and the cache lines holding them are read by this
-            // thread after the unlock.
-            let empty = VecDeque::from(mem::take(out));
-            Some(mem::replace(&mut front.queue, empty))
-        } else {
-            out.extend(front.queue.drain(..n));
-            None
-        };
-        self.count_taken(front, n);
-        if let Some(taken) = taken_whole {
-            // In place: free when the ring does not wrap, one move of the items when it does.
-            *out = Vec::from(taken);
-        }
-        Ok(first..first.wrapping_add(n))
-    }
-
-    /// Closes the buffer; `false` if it was closed already. Wakes every waiting thread.
-    pub(crate) fn close(&self) -> bool {
-        let mut back = self.lock_back();
-        if back.closed {
-            return false;
-        }
-        back.closed = true;
-        // A producer decides to park under the front lock, reading `closed` there: the
-        // atomic, stored here before the front lock is taken below. Either it sees `true`, or
-        // it registered before that lock is taken below and holds it until it waits: it is
-        // woken there.
-        self.flags.closed.store(true, Ordering::SeqCst);
-        let wake_getters = back.getters.signal_all();
-        self.publish_back(&mut back);
-        drop(back);
-        if wake_getters {
-            self.not_empty.notify_all();
-        }
-        let mut front = self.lock_front();
-        let wake_putters = front.putters.signal_all();
-        self.publish_front(&mut front);
-        drop(front);
-        if wake_putters {
-            self.not_full.notify_all();
-        }
-        true
-    }
-
-    /// Whether [`close`](Self::close) has been called.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.flags.closed.load(Ordering::SeqCst)
-    }
-
-    /// The number of items in the buffer, as the published counts say.
-    pub(crate) fn len(&self) -> usize {
-        // Taken first, then put: every item counted in `got` was counted in `put` before it
-        // could be taken, so the difference never goes below zero. It may exceed the capacity
-        // if puts land in between, hence the `min`.
-        let got = self.got.load(Ordering::Acquire);
-        let put = self.put.load(Ordering::Acquire);
-        put.wrapping_sub(got).min(self.capacity)
-    }
-
-    /// A snapshot of the counters, exact: taken under both locks.
-    pub(crate) fn stats(&self) -> BufferStats {
-        let front = self.lock_front();
-        let back = self.lock_back();
-        BufferStats {
-            capacity: self.capacity,
-            len: (back.put - front.got) as usize,
-            high_water: back.high_water,
-            closed: back.closed,
-            producers_waiting: front.putters.waiting(),
-            consumers_waiting: back.getters.waiting(),
-            items_put: back.put,
-            items_got: front.got,
-            put_waits: back.put_waits,
-            put_wait_time: back.put_wait_time,
-            get_waits: front.get_waits,
-            get_wait_time: front.get_wait_time,
-        }
     }
 
     /// Takes the front lock (see [`lock`]).
@@ -822,24 +592,260 @@ impl<T> HalvesBuffer<T> {
         }
     }
 
-    /// See `BoundedBuffer::wake_all_spuriously`.
+    /// Whether a panic while holding the (front, back) lock has poisoned it (std only: loom
+    /// cannot poison).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn locks_poisoned(&self) -> (bool, bool) {
+        (self.front.is_poisoned(), self.back.is_poisoned())
+    }
+}
+
+impl<T> Layout<T> for HalvesBuffer<T> {
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Puts `item`, waiting for room until `deadline` (`None`: for as long as it takes). Hands
+    /// the item back with the reason when the buffer is closed or the deadline passes first.
+    #[inline]
+    fn put_until(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(), (T, Refused)> {
+        match self.back_with_room(deadline, wait_time) {
+            Ok(back) => {
+                self.push(back, item);
+                Ok(())
+            }
+            Err(refused) => Err((item, refused)),
+        }
+    }
+
+    /// Puts `item` if there is room right now; `Refused::WouldBlock` if the buffer is full.
+    fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
+        let mut back = self.lock_back();
+        if back.closed {
+            return Err((item, Refused::Closed));
+        }
+        if self.room(&mut back) == 0 {
+            return Err((item, Refused::WouldBlock));
+        }
+        self.push(back, item);
+        Ok(())
+    }
+
+    /// Puts every item of `items`, as [`put_all`](Self::put_all) does, and leaves `items` empty
+    /// with at least its capacity; on close hands back the items not put.
+    ///
+    /// When the back queue is empty and the whole batch fits, the batch's `Vec` becomes the back
+    /// queue and `items` gets the queue's empty allocation, as a batch get that takes everything
+    /// swaps with its `Vec`. The critical section then moves no item, and the items' cache lines
+    /// were written by the producer before it took the lock: copied in under the lock, they would
+    /// be written into the allocation a consumer last read, one miss per line while every other
+    /// thread waits for the lock. Measured with the pipeline (one consumer, identity work, five
+    /// alternations against the build without it): 1.15x to 1.77x the throughput at capacities
+    /// 4 and 8, 1.07x to 1.46x at 16 (median 1.28x), within the noise from 32 on, where the
+    /// lock's line rather than the items' lines bounds a hand-over. The swap needs an allocation
+    /// from `items` at least as large as the one the queue keeps, so that later puts do not
+    /// allocate under the lock, and one from the queue at least as large as `items`', so that the
+    /// caller gets back what it gave.
+    ///
+    /// When the swap does not apply, the first run goes in under the lock already held, and the
+    /// rest through [`put_all`](Self::put_all).
+    fn put_from(&self, items: &mut Vec<T>, wait_time: &mut Duration) -> Result<(), Vec<T>> {
+        if items.is_empty() {
+            // Nothing to deliver, so nothing to refuse, closed or not (as `put_all`).
+            return Ok(());
+        }
+        let Ok(mut back) = self.back_with_room(None, wait_time) else {
+            #[expect(
+                clippy::drain_collect,
+                reason = "`items` keeps its allocation for the caller, as on every other path"
+            )]
+            let rest = items.drain(..).collect();
+            return Err(rest);
+        };
+        let room = self.room(&mut back);
+        if items.len() <= room
+            && back.queue.is_empty()
+            && items.capacity() >= self.kept()
+            && back.queue.capacity() >= items.capacity()
+        {
+            let n = items.len();
+            // The back is empty, so the batch is the whole back queue, in order.
+            let empty = mem::replace(&mut back.queue, VecDeque::from(mem::take(items)));
+            self.count_put(back, n);
+            // Free: the deque is empty.
+            *items = Vec::from(empty);
+            return Ok(());
+        }
+        let mut rest = items.drain(..);
+        let pushed = rest.len().min(room);
+        back.queue.extend(rest.by_ref().take(pushed));
+        self.count_put(back, pushed);
+        self.put_all(rest, wait_time)
+    }
+
+    /// Takes the front item with its number, waiting for one until `deadline` (`None`: for
+    /// as long as it takes). `Refused::Closed` once the buffer is closed and empty.
+    #[inline]
+    fn get_until(
+        &self,
+        deadline: Option<Instant>,
+        wait_time: &mut Duration,
+    ) -> Result<(usize, T), Refused> {
+        self.front_with_items(deadline, wait_time)
+            .map(|front| self.pop(front))
+    }
+
+    /// Takes the front item with its number if there is one right now;
+    /// `Refused::WouldBlock` if the buffer is empty.
+    fn try_get(&self) -> Result<(usize, T), Refused> {
+        let mut front = self.lock_front();
+        if front.queue.is_empty() {
+            if let Err(found) = self.refill(&mut front, false) {
+                return Err(found.unwrap_or(Refused::WouldBlock));
+            }
+        }
+        Ok(self.pop(front))
+    }
+
+    /// A batch get: appends up to `max` items to `out`, waiting as `wait` says while the buffer
+    /// is empty, and returns their numbers. `max == 0` takes nothing and waits for nothing. See
+    /// [`BoundedBuffer::get_batch_into`](crate::BoundedBuffer::get_batch_into) for when the
+    /// allocations are swapped.
+    fn get_batch_numbered(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        wait: Wait,
+        wait_time: &mut Duration,
+    ) -> Result<Range<usize>, Refused> {
+        if max == 0 {
+            let next = self.got.load(Ordering::Acquire);
+            return Ok(next..next);
+        }
+        // The queues' own allocation: a batch that takes everything swaps it for `out`'s when
+        // `out` is empty and at least this large, so that later puts still find room without
+        // allocating under a lock.
+        let keep = self.kept();
+        // Make room in `out` before taking the lock, so that the critical section is the queue
+        // operation alone and not an allocation (a batch never exceeds the capacity).
+        out.reserve(max.min(keep));
+        let mut front = self.lock_front();
+        if front.queue.len() < max {
+            // Short of a full batch: top it up from the back, so a batch takes all it can.
+            if let Err(found) = self.top_up(&mut front, max) {
+                let Wait::Until(deadline) = wait else {
+                    return Err(found.unwrap_or(Refused::WouldBlock));
+                };
+                front = self.front_with_items_slow(front, found, deadline, wait_time)?;
+            }
+        }
+        let len = front.queue.len();
+        let n = len.min(max);
+        let first = front.got as usize;
+        let taken_whole = if n == len && out.is_empty() && out.capacity() >= keep {
+            // Taking everything into an empty `out`: swap the two allocations, so the critical
+            // section moves no item at all, and the cache lines holding them are read by this
+            // thread after the unlock.
+            let empty = VecDeque::from(mem::take(out));
+            Some(mem::replace(&mut front.queue, empty))
+        } else {
+            out.extend(front.queue.drain(..n));
+            None
+        };
+        self.count_taken(front, n);
+        if let Some(taken) = taken_whole {
+            // In place: free when the ring does not wrap, one move of the items when it does.
+            *out = Vec::from(taken);
+        }
+        Ok(first..first.wrapping_add(n))
+    }
+
+    /// Closes the buffer; `false` if it was closed already. Wakes every waiting thread.
+    fn close(&self) -> bool {
+        let mut back = self.lock_back();
+        if back.closed {
+            return false;
+        }
+        back.closed = true;
+        // A producer decides to park under the front lock, reading `closed` there: the
+        // atomic, stored here before the front lock is taken below. Either it sees `true`, or
+        // it registered before that lock is taken below and holds it until it waits: it is
+        // woken there.
+        self.flags.closed.store(true, Ordering::SeqCst);
+        let wake_getters = back.getters.signal_all();
+        self.publish_back(&mut back);
+        drop(back);
+        if wake_getters {
+            self.not_empty.notify_all();
+        }
+        let mut front = self.lock_front();
+        let wake_putters = front.putters.signal_all();
+        self.publish_front(&mut front);
+        drop(front);
+        if wake_putters {
+            self.not_full.notify_all();
+        }
+        true
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    fn is_closed(&self) -> bool {
+        self.flags.closed.load(Ordering::SeqCst)
+    }
+
+    /// The number of items in the buffer, as the published counts say.
+    fn len(&self) -> usize {
+        // Taken first, then put: every item counted in `got` was counted in `put` before it
+        // could be taken, so the difference never goes below zero. It may exceed the capacity
+        // if puts land in between, hence the `min`.
+        let got = self.got.load(Ordering::Acquire);
+        let put = self.put.load(Ordering::Acquire);
+        put.wrapping_sub(got).min(self.capacity)
+    }
+
+    /// A snapshot of the counters, exact: taken under both locks.
+    fn stats(&self) -> BufferStats {
+        let front = self.lock_front();
+        let back = self.lock_back();
+        BufferStats {
+            capacity: self.capacity,
+            len: (back.put - front.got) as usize,
+            high_water: back.high_water,
+            closed: back.closed,
+            producers_waiting: front.putters.waiting(),
+            consumers_waiting: back.getters.waiting(),
+            items_put: back.put,
+            items_got: front.got,
+            put_waits: back.put_waits,
+            put_wait_time: back.put_wait_time,
+            get_waits: front.get_waits,
+            get_wait_time: front.get_wait_time,
+        }
+    }
+
     #[cfg(test)]
-    pub(crate) fn wake_all_spuriously(&self) {
+    /// See `BoundedBuffer::wake_all_spuriously`.
+    fn wake_all_spuriously(&self) {
         self.not_empty.notify_all();
         self.not_full.notify_all();
     }
 
-    /// Threads counted as waiting on (the put side, the get side).
     #[cfg(test)]
-    pub(crate) fn waiting(&self) -> (usize, usize) {
+    /// Threads counted as waiting on (the put side, the get side).
+    fn waiting(&self) -> (usize, usize) {
         let front = self.lock_front();
         let back = self.lock_back();
         (front.putters.waiting(), back.getters.waiting())
     }
 
-    /// Whether the published counts and flags say exactly what the state says now.
     #[cfg(test)]
-    pub(crate) fn published_is_current(&self) -> bool {
+    /// Whether the published counts and flags say exactly what the state says now.
+    fn published_is_current(&self) -> bool {
         let front = self.lock_front();
         let back = self.lock_back();
         let flags = &self.flags;
@@ -852,12 +858,5 @@ impl<T> HalvesBuffer<T> {
                 == front.queue.len() + back.queue.len()
             && self.got.load(Ordering::Relaxed) == front.got as usize
             && self.put.load(Ordering::Relaxed) == back.put as usize
-    }
-
-    /// Whether a panic while holding the (front, back) lock has poisoned it (std only: loom
-    /// cannot poison).
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn locks_poisoned(&self) -> (bool, bool) {
-        (self.front.is_poisoned(), self.back.is_poisoned())
     }
 }

@@ -50,7 +50,7 @@
 //!
 //! ## Handles that close the buffer
 //!
-//! [`into_handles`](BoundedBuffer::into_handles) (or [`handles`]) splits a buffer into a
+//! [`into_handles`](BoundedBuffer::into_handles) (or [`handles()`]) splits a buffer into a
 //! [`PutHandle`] and a [`GetHandle`], each cloneable, as a channel has a sender and a receiver.
 //! When the last put handle is dropped the buffer closes, so consumers end once they have
 //! drained it, even if a producer panicked: its handle unwinds with it. When the last get
@@ -217,6 +217,7 @@ mod err;
 mod halves;
 mod handles;
 mod iter;
+mod layout;
 mod lock;
 mod one_lock;
 mod slot;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::layout::Layout;
 use crate::lock::{Refused, Wait, lock};
 use crate::one_lock::{OneLock, Side, Waits, wait_for};
 use crate::stats::BufferStats;
@@ -118,11 +119,73 @@ impl<T> SlotBuffer<T> {
         lock(&self.line.slot)
     }
 
+    /// Puts `item` into the empty slot, then wakes a consumer if one is parked.
+    #[inline]
+    fn fill(&self, mut slot: MutexGuard<'_, Slot<T>>, item: T) {
+        slot.item = Some(item);
+        slot.put += 1;
+        let wake = slot.getters.signal(1);
+        self.publish(&slot);
+        // Notify after the state change and after unlocking: the woken consumer finds the item
+        // and does not block again on the lock this thread would still hold.
+        drop(slot);
+        if wake > 0 {
+            self.not_empty.notify_one();
+        }
+    }
+
+    /// Takes the item from the full slot with its number, then wakes a producer if one is
+    /// parked.
+    #[inline]
+    fn take(&self, mut slot: MutexGuard<'_, Slot<T>>) -> (usize, T) {
+        let item = slot.item.take().expect("the caller found the slot full");
+        let number = (slot.put - 1) as usize;
+        let wake = slot.putters.signal(1);
+        self.publish(&slot);
+        // As in `fill`: notify after the state change and after unlocking.
+        drop(slot);
+        if wake > 0 {
+            self.not_full.notify_one();
+        }
+        (number, item)
+    }
+
+    /// Panics while holding the lock, so that the tests can poison it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn panic_while_locked(&self) {
+        let _slot = self.lock();
+        panic!("boom while holding the slot's lock");
+    }
+
+    /// Whether a panic while holding the lock has poisoned it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.line.slot.is_poisoned()
+    }
+}
+
+impl<T> Layout<T> for SlotBuffer<T> {
+    fn capacity(&self) -> usize {
+        1
+    }
+
+    /// Puts every item of `items`, one at a time: a batch cannot move more than one item into
+    /// a slot of one.
+    fn put_from(&self, items: &mut Vec<T>, wait_time: &mut Duration) -> Result<(), Vec<T>> {
+        let mut items = items.drain(..);
+        while let Some(item) = items.next() {
+            if let Err((item, _)) = self.put_until(item, None, wait_time) {
+                return Err(std::iter::once(item).chain(items).collect());
+            }
+        }
+        Ok(())
+    }
+
     /// Puts `item`, waiting for the slot to empty until `deadline` (`None`: for as long as it
     /// takes). Hands the item back with the reason when the buffer is closed or the deadline
     /// passes first.
     #[inline]
-    pub(crate) fn put_until(
+    fn put_until(
         &self,
         item: T,
         deadline: Option<Instant>,
@@ -144,7 +207,7 @@ impl<T> SlotBuffer<T> {
     }
 
     /// Puts `item` if the slot is empty right now; `Refused::WouldBlock` if it is full.
-    pub(crate) fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
+    fn try_put(&self, item: T) -> Result<(), (T, Refused)> {
         let slot = self.lock();
         match self.done(Side::Put, &slot) {
             Some(Ok(())) => {
@@ -156,25 +219,10 @@ impl<T> SlotBuffer<T> {
         }
     }
 
-    /// Puts `item` into the empty slot, then wakes a consumer if one is parked.
-    #[inline]
-    fn fill(&self, mut slot: MutexGuard<'_, Slot<T>>, item: T) {
-        slot.item = Some(item);
-        slot.put += 1;
-        let wake = slot.getters.signal(1);
-        self.publish(&slot);
-        // Notify after the state change and after unlocking: the woken consumer finds the item
-        // and does not block again on the lock this thread would still hold.
-        drop(slot);
-        if wake > 0 {
-            self.not_empty.notify_one();
-        }
-    }
-
     /// Takes the item with its number, waiting for one until `deadline` (`None`: for as long as
     /// it takes). `Refused::Closed` once the buffer is closed and empty.
     #[inline]
-    pub(crate) fn get_until(
+    fn get_until(
         &self,
         deadline: Option<Instant>,
         wait_time: &mut Duration,
@@ -193,7 +241,7 @@ impl<T> SlotBuffer<T> {
 
     /// Takes the item with its number if there is one right now; `Refused::WouldBlock` if the
     /// slot is empty.
-    pub(crate) fn try_get(&self) -> Result<(usize, T), Refused> {
+    fn try_get(&self) -> Result<(usize, T), Refused> {
         let slot = self.lock();
         match self.done(Side::Get, &slot) {
             Some(Ok(())) => Ok(self.take(slot)),
@@ -202,41 +250,10 @@ impl<T> SlotBuffer<T> {
         }
     }
 
-    /// Takes the item from the full slot with its number, then wakes a producer if one is
-    /// parked.
-    #[inline]
-    fn take(&self, mut slot: MutexGuard<'_, Slot<T>>) -> (usize, T) {
-        let item = slot.item.take().expect("the caller found the slot full");
-        let number = (slot.put - 1) as usize;
-        let wake = slot.putters.signal(1);
-        self.publish(&slot);
-        // As in `fill`: notify after the state change and after unlocking.
-        drop(slot);
-        if wake > 0 {
-            self.not_full.notify_one();
-        }
-        (number, item)
-    }
-
-    /// Puts every item of `items`, one at a time (a batch cannot move more than one item into a
-    /// slot of one). Hands back the items not put if the buffer is closed first.
-    pub(crate) fn put_all(
-        &self,
-        mut items: impl Iterator<Item = T>,
-        wait_time: &mut Duration,
-    ) -> Result<(), Vec<T>> {
-        while let Some(item) = items.next() {
-            if let Err((item, _)) = self.put_until(item, None, wait_time) {
-                return Err(std::iter::once(item).chain(items).collect());
-            }
-        }
-        Ok(())
-    }
-
     /// A batch get: waits for the item as `wait` says (a slot of one holds no more), appends it
     /// to `out`, and returns its number as a range. `max == 0` takes nothing and waits for
     /// nothing.
-    pub(crate) fn get_batch_numbered(
+    fn get_batch_numbered(
         &self,
         out: &mut Vec<T>,
         max: usize,
@@ -257,7 +274,7 @@ impl<T> SlotBuffer<T> {
 
     /// Closes the buffer; `false` if it was closed already. Wakes every waiting thread: the
     /// producers to hand their items back, the consumers to take the item left or to return.
-    pub(crate) fn close(&self) -> bool {
+    fn close(&self) -> bool {
         let mut slot = self.lock();
         if slot.closed {
             return false;
@@ -276,16 +293,16 @@ impl<T> SlotBuffer<T> {
         true
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.line.state.load(Ordering::Acquire) & CLOSED != 0
     }
 
     /// 1 if the slot holds an item as of the last unlock, 0 otherwise.
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.line.state.load(Ordering::Acquire) & FULL
     }
 
-    pub(crate) fn stats(&self) -> BufferStats {
+    fn stats(&self) -> BufferStats {
         let (put_waits, put_wait_time) = self.put_waits.read();
         let (get_waits, get_wait_time) = self.get_waits.read();
         let slot = self.lock();
@@ -305,36 +322,23 @@ impl<T> SlotBuffer<T> {
         }
     }
 
-    /// Panics while holding the lock, so that the tests can poison it.
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn panic_while_locked(&self) {
-        let _slot = self.lock();
-        panic!("boom while holding the slot's lock");
-    }
-
-    /// Whether a panic while holding the lock has poisoned it.
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn is_poisoned(&self) -> bool {
-        self.line.slot.is_poisoned()
-    }
-
-    /// See `BoundedBuffer::wake_all_spuriously`.
     #[cfg(test)]
-    pub(crate) fn wake_all_spuriously(&self) {
+    /// See `BoundedBuffer::wake_all_spuriously`.
+    fn wake_all_spuriously(&self) {
         self.not_empty.notify_all();
         self.not_full.notify_all();
     }
 
-    /// Threads counted as waiting on (the put side, the get side).
     #[cfg(test)]
-    pub(crate) fn waiting(&self) -> (usize, usize) {
+    /// Threads counted as waiting on (the put side, the get side).
+    fn waiting(&self) -> (usize, usize) {
         let slot = self.lock();
         (slot.putters.waiting(), slot.getters.waiting())
     }
 
-    /// Whether the state word says exactly what the state under the lock says now.
     #[cfg(test)]
-    pub(crate) fn published_is_current(&self) -> bool {
+    /// Whether the state word says exactly what the state under the lock says now.
+    fn published_is_current(&self) -> bool {
         let slot = self.lock();
         self.line.state.load(Ordering::Relaxed) == slot.state()
     }
@@ -343,7 +347,7 @@ impl<T> SlotBuffer<T> {
 impl<T> OneLock for SlotBuffer<T> {
     type State = Slot<T>;
 
-    /// See [`Waited`]: the clock read at the start of a wait measured 1.5x faster here.
+    /// See [`Waited`](crate::one_lock::Waited): the clock read at the start of a wait measured 1.5x faster here.
     const TIMED_FROM_START: bool = true;
 
     #[inline]

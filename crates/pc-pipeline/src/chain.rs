@@ -399,7 +399,7 @@ impl<'a, S: Send + 'a, T: Send + 'a, P: Plan<'a, S, T>> Chain<'a, S, T, P> {
     }
 
     /// Runs the chain to the end, calling `sink` with each result until it returns an error,
-    /// which ends the run ([`Cause::Sink`](crate::Cause::Sink)): the result it failed on
+    /// which ends the run ([`Cause::Sink`]): the result it failed on
     /// counts as failed in the sink's row, and every result not yet given to it comes back in
     /// the error's [`Unprocessed::results`](crate::Unprocessed).
     ///
