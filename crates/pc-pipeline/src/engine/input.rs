@@ -100,6 +100,52 @@ macro_rules! refuse_puts {
     };
 }
 
+/// The view methods of a view whose keys are the source indices of consecutive items.
+macro_rules! keys_are_indices {
+    () => {
+        const KEYS_ARE_INDICES: bool = true;
+
+        fn keys(&self) -> Range<usize> {
+            self.numbers.keys()
+        }
+
+        #[inline]
+        fn index(&self, position: usize) -> usize {
+            self.numbers.keys().start + position
+        }
+
+        fn take_waited(&self) -> Duration {
+            self.numbers.waited.take()
+        }
+    };
+}
+
+/// The rest of a view's [`Buffer`] methods, answered by the buffer it takes from.
+macro_rules! the_rest_from {
+    ($self:ident . $($buffer:tt)+) => {
+        fn close(&$self) -> Result<(), Infallible> {
+            $self.$($buffer)+.close();
+            Ok(())
+        }
+
+        fn is_closed(&$self) -> bool {
+            $self.$($buffer)+.is_closed()
+        }
+
+        fn len(&$self) -> usize {
+            $self.$($buffer)+.len()
+        }
+
+        fn capacity(&$self) -> usize {
+            $self.$($buffer)+.capacity()
+        }
+
+        fn stats(&$self) -> BufferStats {
+            $self.$($buffer)+.stats()
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The source, read by the workers.
 
@@ -298,20 +344,7 @@ impl<T> Buffer<T> for SourceView<'_, T> {
 }
 
 impl<T> View<T> for SourceView<'_, T> {
-    const KEYS_ARE_INDICES: bool = true;
-
-    fn keys(&self) -> Range<usize> {
-        self.numbers.keys()
-    }
-
-    #[inline]
-    fn index(&self, position: usize) -> usize {
-        self.numbers.keys().start + position
-    }
-
-    fn take_waited(&self) -> Duration {
-        self.numbers.waited.take()
-    }
+    keys_are_indices!();
 
     fn source_busy(&self) -> Duration {
         self.busy.get()
@@ -602,43 +635,11 @@ impl<T> Buffer<T> for TurnView<'_, T> {
         Ok(count)
     }
 
-    fn close(&self) -> Result<(), Infallible> {
-        self.turns.buffer().close();
-        Ok(())
-    }
-
-    fn is_closed(&self) -> bool {
-        self.turns.buffer().is_closed()
-    }
-
-    fn len(&self) -> usize {
-        self.turns.buffer().len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.turns.buffer().capacity()
-    }
-
-    fn stats(&self) -> BufferStats {
-        self.turns.buffer().stats()
-    }
+    the_rest_from!(self.turns.buffer());
 }
 
 impl<T> View<T> for TurnView<'_, T> {
-    const KEYS_ARE_INDICES: bool = true;
-
-    fn keys(&self) -> Range<usize> {
-        self.numbers.keys()
-    }
-
-    #[inline]
-    fn index(&self, position: usize) -> usize {
-        self.numbers.keys().start + position
-    }
-
-    fn take_waited(&self) -> Duration {
-        self.numbers.waited.take()
-    }
+    keys_are_indices!();
 
     fn source_busy(&self) -> Duration {
         self.busy.get()
@@ -761,26 +762,7 @@ impl<T> Buffer<(usize, T)> for Numbered<T> {
         }
     }
 
-    fn close(&self) -> Result<(), Infallible> {
-        self.buffer.close();
-        Ok(())
-    }
-
-    fn is_closed(&self) -> bool {
-        self.buffer.is_closed()
-    }
-
-    fn len(&self) -> usize {
-        self.buffer.len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.buffer.capacity()
-    }
-
-    fn stats(&self) -> BufferStats {
-        self.buffer.stats()
-    }
+    the_rest_from!(self.buffer);
 }
 
 /// One worker's view of a [`Numbered`] buffer: it takes bare items and keeps their numbers,
@@ -819,43 +801,11 @@ impl<T> Buffer<T> for Taker<'_, T> {
         Ok(count)
     }
 
-    fn close(&self) -> Result<(), Infallible> {
-        self.numbered.buffer.close();
-        Ok(())
-    }
-
-    fn is_closed(&self) -> bool {
-        self.numbered.buffer.is_closed()
-    }
-
-    fn len(&self) -> usize {
-        self.numbered.buffer.len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.numbered.buffer.capacity()
-    }
-
-    fn stats(&self) -> BufferStats {
-        self.numbered.buffer.stats()
-    }
+    the_rest_from!(self.numbered.buffer);
 }
 
 impl<T> View<T> for Taker<'_, T> {
-    const KEYS_ARE_INDICES: bool = true;
-
-    fn keys(&self) -> Range<usize> {
-        self.numbers.keys()
-    }
-
-    #[inline]
-    fn index(&self, position: usize) -> usize {
-        self.numbers.keys().start + position
-    }
-
-    fn take_waited(&self) -> Duration {
-        self.numbers.waited.take()
-    }
+    keys_are_indices!();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -910,26 +860,7 @@ impl<T> Buffer<T> for PairsView<'_, T> {
         Ok(count)
     }
 
-    fn close(&self) -> Result<(), Infallible> {
-        self.buffer.close();
-        Ok(())
-    }
-
-    fn is_closed(&self) -> bool {
-        self.buffer.is_closed()
-    }
-
-    fn len(&self) -> usize {
-        self.buffer.len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.buffer.capacity()
-    }
-
-    fn stats(&self) -> BufferStats {
-        self.buffer.stats()
-    }
+    the_rest_from!(self.buffer);
 }
 
 impl<T> View<T> for PairsView<'_, T> {
