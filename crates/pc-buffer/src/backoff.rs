@@ -153,7 +153,7 @@ fn yield_lone(look: &impl Fn() -> (bool, bool)) -> bool {
     false
 }
 
-/// The lone schedule: [`spin`], then [`yield_lone`]. Returns whether `look` said ready.
+/// The lone schedule: [`spin()`], then [`yield_lone`]. Returns whether `look` said ready.
 fn lone(look: &impl Fn() -> (bool, bool)) -> bool {
     spin(look) || yield_lone(look)
 }

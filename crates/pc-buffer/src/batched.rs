@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::layout::Layout;
-use crate::lock::{Refused, Wait, lock};
+use crate::lock::{Condvar, Refused, Wait, lock};
 use crate::one_lock::{OneLock, Side, Waited, Waits, wait_for};
 use crate::stats::BufferStats;
-use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard};
 use crate::waiters::Waiters;
 
 /// The queue never preallocates room for more than this many items (as the two-lock layout).
@@ -210,17 +210,17 @@ impl<T> BatchedBuffer<T> {
         }
     }
 
-    /// Panics while holding the lock, so that the tests can poison it.
+    /// Panics while holding the lock, for the tests.
     #[cfg(all(test, not(loom)))]
     pub(crate) fn panic_while_locked(&self) {
         let _queue = self.lock();
         panic!("boom while holding the batched buffer's lock");
     }
 
-    /// Whether a panic while holding the lock has poisoned it.
+    /// Whether a thread holds the lock right now.
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn is_poisoned(&self) -> bool {
-        self.line.queue.is_poisoned()
+    pub(crate) fn is_locked(&self) -> bool {
+        self.line.queue.is_locked()
     }
 }
 

@@ -73,13 +73,12 @@ use crate::stats::BufferStats;
 /// crosses between the two sides as one line each way, and no item moves under the lock. A
 /// single lock costs when single puts and gets overlap: use [`new`](Self::new) for them.
 ///
-/// # Panics and poisoning
+/// # Panics
 ///
 /// The buffer never runs user code while it holds a lock (no `Drop`, no callback), and its
 /// invariants hold at every unlock. If a thread nevertheless panics while holding a lock (for
-/// example on an allocation failure), the lock is poisoned; the buffer deliberately recovers
-/// from the poison and stays fully usable by every other thread, since the state it protects is
-/// consistent.
+/// example on an allocation failure), unwinding releases the lock, and the buffer stays fully
+/// usable by every other thread, since the state it protects is consistent.
 pub struct BoundedBuffer<T> {
     layout: Layouts<T>,
 }

@@ -18,12 +18,10 @@ use crossbeam_utils::CachePadded;
 
 use crate::backoff::{Spinners, back_off};
 use crate::layout::Layout;
-use crate::lock::{Refused, Wait, Wake, lock, remaining, wait};
+use crate::lock::{Condvar, Refused, Wait, Wake, lock, remaining};
 use crate::one_lock::Side;
 use crate::stats::BufferStats;
-use crate::sync::{
-    AtomicBool, AtomicUsize, Condvar, DELAYS, Mutex, MutexGuard, spin_loop, try_lock,
-};
+use crate::sync::{AtomicBool, AtomicUsize, DELAYS, Mutex, MutexGuard, spin_loop, try_lock};
 use crate::waiters::Waiters;
 
 /// The queue never preallocates room for more than this many items, so that a huge capacity
@@ -441,7 +439,7 @@ impl<T> HalvesBuffer<T> {
             Ok(timeout) => timeout,
         };
         front.putters.register();
-        let mut front = wait(&self.not_full, front, timeout);
+        let mut front = self.not_full.wait(&self.front, front, timeout);
         front.putters.unregister();
         self.publish_front(&mut front);
         Wake::Woken
@@ -531,7 +529,7 @@ impl<T> HalvesBuffer<T> {
         // other consumers, some with deadlines, must not block on its lock meanwhile.
         back.getters.register();
         drop(front);
-        let mut back = wait(&self.not_empty, back, timeout);
+        let mut back = self.not_empty.wait(&self.back, back, timeout);
         back.getters.unregister();
         self.publish_back(&mut back);
         Wake::Woken
@@ -592,11 +590,10 @@ impl<T> HalvesBuffer<T> {
         }
     }
 
-    /// Whether a panic while holding the (front, back) lock has poisoned it (std only: loom
-    /// cannot poison).
+    /// Whether a thread holds the (front, back) lock right now.
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn locks_poisoned(&self) -> (bool, bool) {
-        (self.front.is_poisoned(), self.back.is_poisoned())
+    pub(crate) fn locks_held(&self) -> (bool, bool) {
+        (self.front.is_locked(), self.back.is_locked())
     }
 }
 

@@ -1,4 +1,4 @@
-//! A bounded blocking buffer for producer-consumer programs: `Mutex`es (one for producers, one for consumers; a single one at capacity 1 and in the layout made for batches) and two `Condvar`s, with wait/notify logic model-checked by loom.
+//! A bounded blocking buffer for producer-consumer programs: short-held locks (one for producers, one for consumers; a single one at capacity 1 and in the layout made for batches) and condition variables for the threads that wait, with wait/notify logic model-checked by loom.
 //!
 //! # Tutorial
 //!

@@ -1,9 +1,12 @@
-//! What both layouts of the buffer share: why an operation could not go on, and locks and waits that recover from poisoning.
+//! What every layout of the buffer shares: why an operation could not go on, taking a lock, and the condition variables threads sleep on.
 
 use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::sync::{Backoff, Condvar, Mutex, MutexGuard, try_lock};
+use crate::sync::{
+    AtomicUsize, Backoff, Mutex, MutexGuard, ParkCondvar, ParkMutex, lock_blocking, try_lock,
+};
 
 /// Why an operation could not go on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -34,9 +37,8 @@ pub(crate) enum Wake {
     TimedOut,
 }
 
-/// Takes `mutex`, recovering from poisoning: the state is consistent at every unlock (see the
-/// docs of [`BoundedBuffer`](crate::BoundedBuffer)), so a panic elsewhere must not make the
-/// buffer unusable.
+/// Takes `mutex`. A panic while holding it releases it on the way out: the state is consistent
+/// at every unlock (see the docs of [`BoundedBuffer`](crate::BoundedBuffer)).
 #[inline]
 pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     // The uncontended case, inlined into every operation: one compare-and-swap.
@@ -60,7 +62,7 @@ fn lock_contended<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
             return guard;
         }
     }
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    lock_blocking(mutex)
 }
 
 /// The time left until `deadline` (`None`: no deadline), or `TimedOut` if it has passed. Time
@@ -80,19 +82,72 @@ pub(crate) fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, W
     }
 }
 
-/// One wait on `condvar`, at most `timeout` long, recovering from poisoning.
-pub(crate) fn wait<'a, S>(
-    condvar: &Condvar,
-    guard: MutexGuard<'a, S>,
-    timeout: Option<Duration>,
-) -> MutexGuard<'a, S> {
-    match timeout {
-        None => condvar.wait(guard).unwrap_or_else(PoisonError::into_inner),
-        Some(timeout) => {
-            condvar
-                .wait_timeout(guard, timeout)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0
+/// A condition variable for the buffer's locks, which no thread can sleep on (see
+/// [`sync`](crate::sync)): a thread waits on a lock and a condition variable of its own, and an
+/// epoch counts the notifies.
+///
+/// A waiter reads the epoch while it still holds the buffer's lock, then sleeps under the
+/// inner lock only if the epoch has not moved since. A notifier that decided to notify under the
+/// buffer's lock, after the waiter registered there (see [`Waiters`](crate::waiters::Waiters)),
+/// moves the epoch under the inner lock: either before the waiter takes the inner lock (the
+/// waiter sees the new epoch and does not sleep) or once the waiter sleeps (the notify wakes
+/// it). No notify is lost. A waiter may return with no notify meant for it, as from any
+/// condition variable, and checks again under the buffer's lock.
+pub(crate) struct Condvar {
+    epoch: AtomicUsize,
+    lock: ParkMutex<()>,
+    sleepers: ParkCondvar,
+}
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self {
+            epoch: AtomicUsize::new(0),
+            lock: ParkMutex::new(()),
+            sleepers: ParkCondvar::new(),
         }
+    }
+
+    /// Releases `guard` (a guard of `mutex`), waits for a notify, at most `timeout` long,
+    /// and takes `mutex` again.
+    pub(crate) fn wait<'a, S>(
+        &self,
+        mutex: &'a Mutex<S>,
+        guard: MutexGuard<'a, S>,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'a, S> {
+        // Relaxed: read under the buffer's lock, which orders it before the increment of any
+        // notify decided after this thread registered.
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        drop(guard);
+        {
+            let inner = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            // Relaxed: the inner lock orders every increment before or after this read.
+            if self.epoch.load(Ordering::Relaxed) == epoch {
+                match timeout {
+                    None => drop(self.sleepers.wait(inner)),
+                    Some(timeout) => drop(self.sleepers.wait_timeout(inner, timeout)),
+                }
+            }
+        }
+        lock(mutex)
+    }
+
+    /// Wakes one waiting thread, if any.
+    pub(crate) fn notify_one(&self) {
+        self.advance();
+        self.sleepers.notify_one();
+    }
+
+    /// Wakes every waiting thread.
+    pub(crate) fn notify_all(&self) {
+        self.advance();
+        self.sleepers.notify_all();
+    }
+
+    /// Moves the epoch, under the inner lock.
+    fn advance(&self) {
+        let _inner = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.epoch.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::backoff::back_off_lone;
-use crate::lock::{Refused, lock, remaining, wait};
-use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::lock::{Condvar, Refused, lock, remaining};
+use crate::sync::{Mutex, MutexGuard};
 use crate::waiters::Waiters;
 
 /// Which side of a buffer a thread waits on.
@@ -164,7 +164,7 @@ fn wait_for_slow<'a, L: OneLock>(
         // woke for another reason (`Waiters::unregister`).
         L::waiters(side, &mut state).register();
         waited.start();
-        state = wait(buffer.condvar(side), state, timeout);
+        state = buffer.condvar(side).wait(buffer.mutex(), state, timeout);
         L::waiters(side, &mut state).unregister();
         // This thread may have been the one a notifier counted as waking.
         buffer.publish(&state);

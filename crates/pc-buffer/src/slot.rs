@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::layout::Layout;
-use crate::lock::{Refused, Wait, lock};
+use crate::lock::{Condvar, Refused, Wait, lock};
 use crate::one_lock::{OneLock, Side, Waits, wait_for};
 use crate::stats::BufferStats;
-use crate::sync::{AtomicUsize, Condvar, Mutex, MutexGuard};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard};
 use crate::waiters::Waiters;
 
 /// The slot holds an item.
@@ -150,17 +150,17 @@ impl<T> SlotBuffer<T> {
         (number, item)
     }
 
-    /// Panics while holding the lock, so that the tests can poison it.
+    /// Panics while holding the lock, for the tests.
     #[cfg(all(test, not(loom)))]
     pub(crate) fn panic_while_locked(&self) {
         let _slot = self.lock();
         panic!("boom while holding the slot's lock");
     }
 
-    /// Whether a panic while holding the lock has poisoned it.
+    /// Whether a thread holds the lock right now.
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn is_poisoned(&self) -> bool {
-        self.line.slot.is_poisoned()
+    pub(crate) fn is_locked(&self) -> bool {
+        self.line.slot.is_locked()
     }
 }
 

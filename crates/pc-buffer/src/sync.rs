@@ -5,6 +5,13 @@
 //! Doctests and integration tests are not `cfg(test)` builds of the library, so they always see
 //! std types.
 //!
+//! The buffer's own locks are spin locks (`spin`'s `SpinMutex`): taking one is a
+//! compare-and-swap, releasing it a plain store. A lock that threads can sleep on must learn at
+//! release whether one does, which costs a second read-modify-write on every release; here no
+//! thread ever sleeps on these locks, only on the condition variables of
+//! [`lock::Condvar`](crate::lock::Condvar), which sit on the `Park*` primitives below. Loom
+//! builds model the buffer's locks with loom's `Mutex`: the same mutual exclusion.
+//!
 //! Under loom, a delay decides nothing (every decision is taken again under a lock), and each
 //! look it takes, each spin and each yield, is an interleaving more to explore. A yield would
 //! also hide interleavings: loom does not run a thread that yielded again while another can
@@ -14,8 +21,12 @@
 
 #[cfg(all(test, loom))]
 mod imp {
+    use std::sync::PoisonError;
+
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize};
-    pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub(crate) use loom::sync::{
+        Arc, Condvar as ParkCondvar, Mutex, Mutex as ParkMutex, MutexGuard,
+    };
 
     /// Whether waits that only delay may spin and yield.
     pub(crate) const DELAYS: bool = false;
@@ -24,6 +35,11 @@ mod imp {
     #[inline]
     pub(crate) fn try_lock<S>(_: &Mutex<S>) -> Option<MutexGuard<'_, S>> {
         None
+    }
+
+    /// Takes the lock, however long another thread holds it.
+    pub(crate) fn lock_blocking<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A pause inside a spin: nothing.
@@ -57,20 +73,36 @@ mod imp {
     pub(crate) use crossbeam_utils::Backoff;
     pub(crate) use std::hint::spin_loop;
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize};
-    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub(crate) use std::sync::{Arc, Condvar as ParkCondvar, Mutex as ParkMutex};
     pub(crate) use std::thread::yield_now;
+
+    /// The buffer's locks (see the module docs).
+    pub(crate) type Mutex<T> = spin::mutex::SpinMutex<T>;
+
+    /// A held lock of the buffer; dropping it releases the lock, also while unwinding.
+    pub(crate) type MutexGuard<'a, T> = spin::mutex::SpinMutexGuard<'a, T>;
 
     /// Whether waits that only delay may spin and yield.
     pub(crate) const DELAYS: bool = true;
 
-    /// Takes `mutex` if it is free right now, recovering from poisoning as
-    /// [`lock`](crate::lock::lock) does.
+    /// Takes `mutex` if it is free right now.
     #[inline]
     pub(crate) fn try_lock<S>(mutex: &Mutex<S>) -> Option<MutexGuard<'_, S>> {
-        match mutex.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
+        mutex.try_lock()
+    }
+
+    /// Takes `mutex`, however long another thread holds it: yields the core between looks, so
+    /// that a holder that was descheduled gets it back, and tries the lock only when a plain
+    /// read says it is free, so that waiting threads do not take its line from the holder.
+    #[cold]
+    pub(crate) fn lock_blocking<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+        loop {
+            if !mutex.is_locked() {
+                if let Some(guard) = mutex.try_lock() {
+                    return guard;
+                }
+            }
+            yield_now();
         }
     }
 }

@@ -21,7 +21,7 @@ mod loom_spurious;
 mod loom_support;
 
 #[cfg(not(loom))]
-mod poison;
+mod panic_while_locked;
 #[cfg(not(loom))]
 mod refill_wait;
 #[cfg(not(loom))]
