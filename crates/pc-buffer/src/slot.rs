@@ -7,6 +7,10 @@
 //! two-lock layout of [`BoundedBuffer`](crate::BoundedBuffer) at larger capacities keeps the
 //! lock, the queue's allocation and each count on lines of their own, which pays at larger
 //! capacities and costs four lines per item at capacity 1). Measured in BENCHMARKS.md.
+//!
+//! The slot stays a layout of its own instead of the batch queue at capacity 1, because that
+//! queue, tried in its place, was more than 10% slower at capacity 1 (BENCHMARKS.md, "One slot
+//! at capacity 1").
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
