@@ -102,6 +102,38 @@ fn huge_capacities_run_without_allocating_them() {
     }
 }
 
+/// Items from `0..n` behind a size hint that promises `usize::MAX` of them.
+struct Overpromising(std::ops::Range<u64>);
+
+impl Iterator for Overpromising {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
+}
+
+#[test]
+fn a_source_promising_more_than_memory_holds_is_collected_in_full() {
+    for workers in [1, 2] {
+        let stage = Stage::new("double").workers(workers);
+        let collected = Pipeline::source(Overpromising(0..10_000))
+            .stage(stage, |n| n * 2)
+            .collect()
+            .unwrap();
+        assert!(collected.results.into_iter().eq((0..10_000).map(|n| n * 2)));
+        let mut pipeline = Pipeline::builder().consumers(workers).build().unwrap();
+        let out = pipeline
+            .process(Overpromising(0..10_000), |n| n + 1)
+            .unwrap();
+        assert_eq!(out.iter().sum::<u64>(), (1..=10_000).sum());
+    }
+}
+
 #[test]
 fn sources_without_a_size_hint_deliver_everything() {
     let lines: String = (0..5_000).map(|n| format!("{n}\n")).collect();

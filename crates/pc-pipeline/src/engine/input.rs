@@ -470,11 +470,11 @@ impl<'a, I: Iterator, E> TurnsInput<'a, I, E> {
     /// One turn at the source: pulls up to `turn` items (fewer once the buffer is full or the
     /// run stops), putting each before pulling the next.
     fn turn(&self, reading: &mut Reading<I>, turn: usize, worker: usize) {
-        let capacity = self.buffer.capacity();
+        // Only the worker holding the source puts: the room it sees now can only grow, so every
+        // put below finds room, and no pulled item is ever held while the next is asked for.
+        let room = self.buffer.capacity().saturating_sub(self.buffer.len());
         let mut put = 0;
-        // Only the worker holding the source puts: the room it sees can only grow, so every put
-        // below finds room, and no pulled item is ever held while the next is asked for.
-        while put < turn && self.buffer.len() < capacity && !self.control.stopped() {
+        while put < turn.min(room) && !self.control.stopped() {
             let source = &mut reading.source;
             match catch(|| source.next()) {
                 Ok(Some(item)) => {
