@@ -1,12 +1,12 @@
-//! The engine runner: the pipeline's jobs (identity, light, heavy and skewed work, a three-stage job, sources without a size hint) through `Pipeline::process` and chains of stages, next to a plain loop, rayon and a hand-written crossbeam-channel pipeline, in one table of medians and ratios to the loop.
+//! The engine runner: the pipeline's jobs (identity, light, heavy and skewed work, a three-stage job, sources without a size hint, `BufRead::lines`) through `Pipeline::process` and chains of stages, next to a plain loop, rayon and a hand-written crossbeam-channel pipeline, in one table of medians and ratios to the loop.
 //!
 //! Run with `cargo bench -p pc-benches --bench engine`. Environment: `PC_REPS` repetitions
 //! (default 5), `PC_MS` milliseconds per measurement (default 300), `PC_ONLY` a substring of
 //! the row names to run, `PC_ITEMS` the items of the identity and light rows (default
 //! 10,000,000). Within a repetition the implementations of a row run one after the
 //! other in an order that rotates, and each ratio is taken against the base of the same
-//! repetition (the loop, or for the rows of sources without a size hint the same job from a
-//! `Vec`). Every run's output is checked against the loop's after the clock stops: count and
+//! repetition (the loop; for the rows of sources without a size hint, the same items from a
+//! `Vec` or with a size hint). Every run's output is checked against the loop's after the clock stops: count and
 //! sums, and for ordered runs a sum weighted by position.
 
 #![forbid(unsafe_code)]
@@ -326,12 +326,12 @@ fn lock_step_row(items: usize, workers: usize) -> Vec<(&'static str, Run)> {
     ]
 }
 
-/// The three-stage job as a chain from a `Vec`, and from sources that promise no items ahead:
-/// an iterator made with `iter::from_fn` over the same `Vec`, and `BufRead::lines` over the
-/// same text, with and without a size hint, next to a loop over `BufRead::lines`.
+/// The three-stage job as a chain from a `Vec`, and from sources of the same items that
+/// promise none ahead: an iterator made with `iter::from_fn` over the `Vec`, and a channel
+/// receiver the `Vec`'s items were sent into before the clock starts, without and with a size
+/// hint (what the receiver itself costs).
 fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static str, Run)> {
     let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
-    let text: &'static str = Box::leak(lines.join("\n").into_boxed_str());
     let checked = move |totals: Totals, elapsed: Duration| {
         assert_eq!(&totals, expected, "a run gave the wrong totals");
         Some(elapsed)
@@ -355,15 +355,48 @@ fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static s
             }),
         ),
         (
-            "BufRead::lines",
+            "a channel receiver",
             Box::new(move |_, _| {
+                let (sender, receiver) = std::sync::mpsc::channel();
+                lines
+                    .iter()
+                    .for_each(|line| sender.send(line).expect("the receiver is here"));
+                drop(sender);
                 let started = Instant::now();
-                let totals = chain_three_stages(text_lines(text), workers);
+                let totals = chain_three_stages(receiver.into_iter(), workers);
                 checked(totals, started.elapsed())
             }),
         ),
         (
-            "BufRead::lines with a size hint",
+            "the receiver with a size hint",
+            Box::new(move |_, _| {
+                let (sender, receiver) = std::sync::mpsc::channel();
+                lines
+                    .iter()
+                    .for_each(|line| sender.send(line).expect("the receiver is here"));
+                drop(sender);
+                let started = Instant::now();
+                let source = Hinted(receiver.into_iter(), lines.len());
+                let totals = chain_three_stages(source, workers);
+                checked(totals, started.elapsed())
+            }),
+        ),
+    ]
+}
+
+/// The three-stage job over `BufRead::lines`, which makes a `String` of each line as it reads:
+/// with a size hint (the base), without one, reading alone, and a loop over the lines. Reading
+/// is the one step no worker can share, so reading alone bounds the chains.
+fn buf_read_lines_row(lines: &'static [String], workers: usize) -> Vec<(&'static str, Run)> {
+    let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
+    let text: &'static str = Box::leak(lines.join("\n").into_boxed_str());
+    let checked = move |totals: Totals, elapsed: Duration| {
+        assert_eq!(&totals, expected, "a run gave the wrong totals");
+        Some(elapsed)
+    };
+    vec![
+        (
+            "with a size hint",
             Box::new(move |_, _| {
                 let started = Instant::now();
                 let source = Hinted(text_lines(text), lines.len());
@@ -372,7 +405,29 @@ fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static s
             }),
         ),
         (
-            "loop over BufRead::lines",
+            "without",
+            Box::new(move |_, _| {
+                let started = Instant::now();
+                let totals = chain_three_stages(text_lines(text), workers);
+                checked(totals, started.elapsed())
+            }),
+        ),
+        (
+            "reading alone",
+            Box::new(move |_, _| {
+                let started = Instant::now();
+                let (mut count, mut bytes) = (0, 0);
+                for line in text_lines(text) {
+                    count += 1;
+                    bytes += line.len();
+                }
+                let elapsed = started.elapsed();
+                assert_eq!((count, bytes), (lines.len(), text.len() + 1 - lines.len()));
+                Some(elapsed)
+            }),
+        ),
+        (
+            "loop",
             Box::new(move |_, _| {
                 let started = Instant::now();
                 let mut totals = Totals::default();
@@ -427,6 +482,11 @@ fn main() {
             format!("no size hint, 2M records, {workers} workers each"),
             records.len(),
             Box::new(move || no_size_hint_row(records, workers)),
+        ),
+        (
+            format!("BufRead::lines, 2M records, {workers} workers each"),
+            records.len(),
+            Box::new(move || buf_read_lines_row(records, workers)),
         ),
         (
             format!("lock-step source, 20k items, {workers} workers each"),
