@@ -378,14 +378,14 @@ pub(crate) trait Turns<T>: Send + Sync {
     fn buffer(&self) -> &BoundedBuffer<T>;
 
     /// Appends up to `max` items to `out` and returns their numbers (source indices), taking a
-    /// turn of up to `turn` items (`sizes` is `(max, turn)`) at the source when the buffer is empty; `None` once the
-    /// source is done and drained or the run stopped. `eager` is the release of the source's
+    /// turn of up to `max` items at the source when the buffer is empty; `None` once the source
+    /// is done and drained or the run stopped. `eager` is the release of the source's
     /// lock during which this worker found its holder waiting on the source. Of `times`, the
     /// first grows by the time spent reading the source, the second by the time spent waiting.
     fn take(
         &self,
         out: &mut Vec<T>,
-        sizes: (usize, usize),
+        max: usize,
         worker: usize,
         eager: &Cell<Option<u64>>,
         times: (&mut Duration, &mut Duration),
@@ -525,7 +525,7 @@ where
     fn take(
         &self,
         out: &mut Vec<I::Item>,
-        (max, turn): (usize, usize),
+        max: usize,
         worker: usize,
         eager: &Cell<Option<u64>>,
         (busy, waited): (&mut Duration, &mut Duration),
@@ -556,7 +556,7 @@ where
                     Err(TryGetError::Empty) => {}
                 }
                 let started = Instant::now();
-                self.turn(&mut reading, turn, worker);
+                self.turn(&mut reading, max, worker);
                 *busy += started.elapsed();
                 self.release(reading);
                 continue;
@@ -585,21 +585,16 @@ where
 pub(crate) struct TurnView<'v, T> {
     turns: &'v dyn Turns<T>,
     worker: usize,
-    /// Items a turn of this worker pulls: one for the worker on the calling thread of a
-    /// collected run, which may be the only one to take in the other workers' results, so it
-    /// must never wait on the source while items it put wait for those workers.
-    turn: Option<usize>,
     eager: Cell<Option<u64>>,
     numbers: Numbers,
     busy: Cell<Duration>,
 }
 
 impl<'v, T> TurnView<'v, T> {
-    pub(crate) fn new(turns: &'v dyn Turns<T>, worker: usize, on_caller: bool) -> Self {
+    pub(crate) fn new(turns: &'v dyn Turns<T>, worker: usize) -> Self {
         Self {
             turns,
             worker,
-            turn: on_caller.then_some(1),
             eager: Cell::new(None),
             numbers: Numbers::default(),
             busy: Cell::new(Duration::ZERO),
@@ -619,14 +614,9 @@ impl<T> Buffer<T> for TurnView<'_, T> {
         waited: &mut Duration,
     ) -> Result<usize, BufferGetError<Infallible>> {
         let (mut wait, mut busy) = (Duration::ZERO, self.busy.get());
-        let turn = self.turn.unwrap_or(max);
-        let taken = self.turns.take(
-            out,
-            (max, turn),
-            self.worker,
-            &self.eager,
-            (&mut busy, &mut wait),
-        );
+        let taken = self
+            .turns
+            .take(out, max, self.worker, &self.eager, (&mut busy, &mut wait));
         self.busy.set(busy);
         *waited += wait;
         let numbers = taken.ok_or(BufferGetError::Closed)?;

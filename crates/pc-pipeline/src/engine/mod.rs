@@ -269,8 +269,8 @@ pub(crate) type Body<'a> = Box<dyn FnOnce() + Send + 'a>;
 /// A worker the calling thread may run, calling `between` after each of its batches (which
 /// says how long it took).
 /// The body of the worker that may run on the calling thread: given what to do between its
-/// batches, and whether it runs there (`true`) or on a thread of its own.
-pub(crate) type CallerBody<'a> = Box<dyn FnOnce(&mut dyn FnMut() -> Duration, bool) + Send + 'a>;
+/// batches.
+pub(crate) type CallerBody<'a> = Box<dyn FnOnce(&mut dyn FnMut() -> Duration) + Send + 'a>;
 
 /// Launches the chain from `Downstream` back to the source.
 pub(crate) type Launcher<'a, E, T> =

@@ -235,9 +235,10 @@ impl<T> Release<(usize, T)> for InOrder<'_, T> {
 /// Where it is safe, the calling thread runs one of the last segment's workers itself and takes
 /// the batches in between its own (see `run`): the run then has no thread more than it has
 /// workers. That worker leaves its batches aside, in `own`, and never waits to: only the calling
-/// thread takes them. The others hand theirs over through a bounded buffer, and wait when it is
-/// full. The results are moved once, by one thread, and each allocation goes back for another
-/// batch.
+/// thread takes them. The others hand theirs over through a buffer: bounded for a sink, so they
+/// wait while it is full; unbounded for a collected run, which keeps every result anyway, so no
+/// worker waits for a calling thread that waits on the source. The results are moved once, by
+/// one thread, and each allocation goes back for another batch.
 pub(crate) struct Collector<T> {
     /// Batches handed over by the other workers.
     batches: BoundedBuffer<Batch<T>>,

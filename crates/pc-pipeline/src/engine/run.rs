@@ -173,9 +173,7 @@ where
     }
     if !inline {
         if let Some(worker) = launch.caller.take() {
-            launch.spawn("worker".to_owned(), move || {
-                worker(&mut || Duration::ZERO, false)
-            });
+            launch.spawn("worker".to_owned(), move || worker(&mut || Duration::ZERO));
         }
     }
     let joins = launch
@@ -460,7 +458,14 @@ where
     R: Send + 'a,
     K: TakeIn<R> + Undelivered<R>,
 {
-    let collector = Arc::new(Collector::new(2 * plan.workers));
+    // A collected run keeps every result anyway, so its workers hand theirs over without
+    // waiting for the calling thread: one that waits on the source then holds nobody up. A sink
+    // takes results as it can, and its workers wait for it.
+    let ahead = match taking {
+        Taking::Collector => usize::MAX,
+        _ => 2 * plan.workers,
+    };
+    let collector = Arc::new(Collector::new(ahead));
     let meter = Arc::new(Meter::new("sink", RowKind::Sink, 0, None, false));
     let end = End::Collect {
         collector: Arc::clone(&collector),
@@ -488,16 +493,13 @@ where
             }
         };
         if let Some(worker) = running.caller.take() {
-            worker(
-                &mut || {
-                    let started = Instant::now();
-                    collector.take_available(&mut taker);
-                    let busy = started.elapsed();
-                    publish(&mut taker, busy, Duration::ZERO);
-                    busy
-                },
-                true,
-            );
+            worker(&mut || {
+                let started = Instant::now();
+                collector.take_available(&mut taker);
+                let busy = started.elapsed();
+                publish(&mut taker, busy, Duration::ZERO);
+                busy
+            });
         }
         let rest = Instant::now();
         let waited = collector.take_rest(&mut taker);

@@ -152,21 +152,16 @@ fn spawn_segment<'a, E, T, R, X, W, C, F>(
         let out = (tail, next_meter);
         if worker == 1 && collects {
             launch.caller = Some(Box::new(
-                move |between: &mut dyn FnMut() -> std::time::Duration, on_caller| {
+                move |between: &mut dyn FnMut() -> std::time::Duration| {
                     let out = (out.0, &*out.1);
-                    run_worker(&shared, &input, (worker, on_caller), out, &left, between);
+                    run_worker(&shared, &input, worker, out, &left, between);
                 },
             ));
         } else {
             launch.spawn(name, move || {
-                run_worker(
-                    &shared,
-                    &input,
-                    (worker, false),
-                    (out.0, &out.1),
-                    &left,
-                    &mut || std::time::Duration::ZERO,
-                );
+                run_worker(&shared, &input, worker, (out.0, &out.1), &left, &mut || {
+                    std::time::Duration::ZERO
+                });
             });
         }
     }

@@ -113,12 +113,11 @@ impl<R, C: ConsumeHook<R>> ConsumeHook<R> for Counted<'_, C> {
 }
 
 /// Runs one worker of a segment whose first stage is `shared`, over `input`, handing its
-/// outputs to `tail`; `on_caller` says whether it runs on the calling thread. The last of
-/// `workers_left` to end closes the tail.
+/// outputs to `tail`. The last of `workers_left` to end closes the tail.
 pub(crate) fn run_worker<'a, E, T, R, X, W, C, F>(
     shared: &StageShared<'a, E, W, C, F, X>,
     input: &Input<'a, T>,
-    (worker, on_caller): (usize, bool),
+    worker: usize,
     (tail, next_meter): (Box<dyn Tail<R> + 'a>, &Meter<'a>),
     workers_left: &AtomicUsize,
     between: &mut dyn FnMut() -> Duration,
@@ -138,13 +137,9 @@ pub(crate) fn run_worker<'a, E, T, R, X, W, C, F>(
             worker,
             out,
         ),
-        InputKind::Turns(turns) => run_over(
-            shared,
-            TurnView::new(&**turns, worker, on_caller),
-            input,
-            worker,
-            out,
-        ),
+        InputKind::Turns(turns) => {
+            run_over(shared, TurnView::new(&**turns, worker), input, worker, out)
+        }
         InputKind::Numbered(numbered) => run_over(shared, Taker::new(numbered), input, worker, out),
         InputKind::Pairs(pairs) => run_over(shared, PairsView::new(pairs), input, worker, out),
     };
