@@ -225,16 +225,38 @@ fn chain_three_stages<'a, L: AsRef<str> + Send + 'a>(
     source: impl Iterator<Item = L> + Send + 'a,
     workers: usize,
 ) -> Totals {
-    let stage = |name: &str| Stage::new(name).workers(workers).capacity(1024);
     let mut totals = Totals::default();
+    two_stages(source, workers)
+        .for_each(|score| totals.add(score))
+        .expect("cannot fail");
+    totals
+}
+
+/// The three stages with the scores collected first and aggregated after the run.
+fn collected_three_stages<'a, L: AsRef<str> + Send + 'a>(
+    source: impl Iterator<Item = L> + Send + 'a,
+    workers: usize,
+) -> Totals {
+    let mut totals = Totals::default();
+    let collected = two_stages(source, workers).collect().expect("cannot fail");
+    collected
+        .results
+        .into_iter()
+        .for_each(|score| totals.add(score));
+    totals
+}
+
+/// Parse and transform as a chain reading `source`, on `workers` workers each.
+fn two_stages<'a, L: AsRef<str> + Send + 'a>(
+    source: impl Iterator<Item = L> + Send + 'a,
+    workers: usize,
+) -> pc_pipeline::Chain<'a, L, (usize, u64)> {
+    let stage = |name: &str| Stage::new(name).workers(workers).capacity(1024);
     Pipeline::source(source)
         .stage(stage("parse"), |line: L| {
             parse(line.as_ref()).expect("well-formed")
         })
         .stage(stage("transform"), transform)
-        .for_each(|score| totals.add(score))
-        .expect("cannot fail");
-    totals
 }
 
 /// The lines of `text`, read as a `BufRead` reads them: a `String` allocated per line.
@@ -329,8 +351,12 @@ fn lock_step_row(items: usize, workers: usize) -> Vec<(&'static str, Run)> {
 /// The three-stage job as a chain from a `Vec`, and from sources of the same items that
 /// promise none ahead: an iterator made with `iter::from_fn` over the `Vec`, and a channel
 /// receiver the `Vec`'s items were sent into before the clock starts, without and with a size
-/// hint (what the receiver itself costs).
-fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static str, Run)> {
+/// hint (what the receiver itself costs); run by `three_stages`.
+fn no_size_hint_row(
+    lines: &'static [String],
+    workers: usize,
+    three_stages: fn(Box<dyn Iterator<Item = &'static String> + Send>, usize) -> Totals,
+) -> Vec<(&'static str, Run)> {
     let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
     let checked = move |totals: Totals, elapsed: Duration| {
         assert_eq!(&totals, expected, "a run gave the wrong totals");
@@ -341,7 +367,7 @@ fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static s
             "from a Vec",
             Box::new(move |_, _| {
                 let started = Instant::now();
-                let totals = chain_three_stages(lines.iter(), workers);
+                let totals = three_stages(Box::new(lines.iter()), workers);
                 checked(totals, started.elapsed())
             }),
         ),
@@ -350,38 +376,39 @@ fn no_size_hint_row(lines: &'static [String], workers: usize) -> Vec<(&'static s
             Box::new(move |_, _| {
                 let started = Instant::now();
                 let mut it = lines.iter();
-                let totals = chain_three_stages(iter::from_fn(move || it.next()), workers);
+                let totals = three_stages(Box::new(iter::from_fn(move || it.next())), workers);
                 checked(totals, started.elapsed())
             }),
         ),
         (
             "a channel receiver",
             Box::new(move |_, _| {
-                let (sender, receiver) = std::sync::mpsc::channel();
-                lines
-                    .iter()
-                    .for_each(|line| sender.send(line).expect("the receiver is here"));
-                drop(sender);
+                let receiver = filled_receiver(lines);
                 let started = Instant::now();
-                let totals = chain_three_stages(receiver.into_iter(), workers);
+                let totals = three_stages(Box::new(receiver.into_iter()), workers);
                 checked(totals, started.elapsed())
             }),
         ),
         (
             "the receiver with a size hint",
             Box::new(move |_, _| {
-                let (sender, receiver) = std::sync::mpsc::channel();
-                lines
-                    .iter()
-                    .for_each(|line| sender.send(line).expect("the receiver is here"));
-                drop(sender);
+                let receiver = filled_receiver(lines);
                 let started = Instant::now();
                 let source = Hinted(receiver.into_iter(), lines.len());
-                let totals = chain_three_stages(source, workers);
+                let totals = three_stages(Box::new(source), workers);
                 checked(totals, started.elapsed())
             }),
         ),
     ]
+}
+
+/// A channel receiver holding every item of `items`, its sender gone.
+fn filled_receiver<T: Sync>(items: &[T]) -> std::sync::mpsc::Receiver<&T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    for item in items {
+        sender.send(item).expect("the receiver is here");
+    }
+    receiver
 }
 
 /// The three-stage job over `BufRead::lines`, which makes a `String` of each line as it reads:
@@ -481,7 +508,12 @@ fn main() {
         (
             format!("no size hint, 2M records, {workers} workers each"),
             records.len(),
-            Box::new(move || no_size_hint_row(records, workers)),
+            Box::new(move || no_size_hint_row(records, workers, chain_three_stages)),
+        ),
+        (
+            format!("no size hint, collected, 2M records, {workers} workers each"),
+            records.len(),
+            Box::new(move || no_size_hint_row(records, workers, collected_three_stages)),
         ),
         (
             format!("BufRead::lines, 2M records, {workers} workers each"),
