@@ -266,10 +266,8 @@ impl<T> Clone for Input<'_, T> {
 /// A thread to start once the whole run is set up.
 pub(crate) type Body<'a> = Box<dyn FnOnce() + Send + 'a>;
 
-/// A worker the calling thread may run, calling `between` after each of its batches (which
-/// says how long it took).
-/// The body of the worker that may run on the calling thread: given what to do between its
-/// batches.
+/// The body of a worker the calling thread may run, given what to do after each of its batches
+/// (`between`, which says how long it took).
 pub(crate) type CallerBody<'a> = Box<dyn FnOnce(&mut dyn FnMut() -> Duration) + Send + 'a>;
 
 /// Launches the chain from `Downstream` back to the source.
