@@ -6,8 +6,8 @@
 //! 10,000,000). Within a repetition the implementations of a row run one after the
 //! other in an order that rotates, and each ratio is taken against the base of the same
 //! repetition (the loop; for the rows of sources without a size hint, the same items from a
-//! `Vec` or with a size hint). Every run's output is checked against the loop's after the clock stops: count and
-//! sums, and for ordered runs a sum weighted by position.
+//! `Vec` or with a size hint). Every run's output is checked against the loop's after the clock
+//! stops: count and sums, and for ordered runs a sum weighted by position.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -158,14 +158,20 @@ fn crossbeam(capacity: usize, workers: usize, n: usize, work: fn(u64) -> u64) ->
     })
 }
 
+/// Checks a three-stage run's totals against the loop's over `lines`, after the clock stopped,
+/// and passes its time on.
+fn totals_check(lines: &[String]) -> impl Fn(Totals, Duration) -> Option<Duration> + Copy {
+    let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
+    move |totals, elapsed| {
+        assert_eq!(&totals, expected, "a run gave the wrong totals");
+        Some(elapsed)
+    }
+}
+
 /// The three-stage job over `lines`: parse and transform on `workers` workers each, the
 /// totals aggregated as the scores come.
 fn three_stage_row(lines: &'static [String], workers: usize) -> Vec<(&'static str, Run)> {
-    let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
-    let checked = move |totals: Totals, elapsed: Duration| {
-        assert_eq!(&totals, expected, "a run gave the wrong totals");
-        Some(elapsed)
-    };
+    let checked = totals_check(lines);
     vec![
         (
             "loop",
@@ -357,11 +363,7 @@ fn no_size_hint_row(
     workers: usize,
     three_stages: fn(Box<dyn Iterator<Item = &'static String> + Send>, usize) -> Totals,
 ) -> Vec<(&'static str, Run)> {
-    let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
-    let checked = move |totals: Totals, elapsed: Duration| {
-        assert_eq!(&totals, expected, "a run gave the wrong totals");
-        Some(elapsed)
-    };
+    let checked = totals_check(lines);
     vec![
         (
             "from a Vec",
@@ -415,12 +417,8 @@ fn filled_receiver<T: Sync>(items: &[T]) -> std::sync::mpsc::Receiver<&T> {
 /// with a size hint (the base), without one, reading alone, and a loop over the lines. Reading
 /// is the one step no worker can share, so reading alone bounds the chains.
 fn buf_read_lines_row(lines: &'static [String], workers: usize) -> Vec<(&'static str, Run)> {
-    let expected: &'static Totals = Box::leak(Box::new(jobs::three_stages_loop(lines)));
+    let checked = totals_check(lines);
     let text: &'static str = Box::leak(lines.join("\n").into_boxed_str());
-    let checked = move |totals: Totals, elapsed: Duration| {
-        assert_eq!(&totals, expected, "a run gave the wrong totals");
-        Some(elapsed)
-    };
     vec![
         (
             "with a size hint",
