@@ -131,6 +131,18 @@ pub trait Buffer<T> {
         timed(waited, || self.get_batch_into(out, max))
     }
 
+    /// Acknowledges every item the calling thread has taken from this buffer and not yet
+    /// acknowledged: their work is done and its outcome handed on.
+    ///
+    /// A buffer that delivers at least once (behind a broker) keeps a taken item pending until it
+    /// is acknowledged, and hands it to another consumer if its consumer dies first; the
+    /// consumer role acknowledges after each batch whose outcomes reached its sink. An in-memory
+    /// buffer forgets an item when it is taken, so the default does nothing.
+    #[inline]
+    fn acknowledge(&self) -> Result<(), Self::TransportError> {
+        Ok(())
+    }
+
     /// Closes the buffer: puts fail from now on, gets drain what is left. Idempotent.
     fn close(&self) -> Result<(), Self::TransportError>;
 
@@ -333,6 +345,11 @@ macro_rules! forward_buffer {
                 waited: &mut Duration,
             ) -> Result<usize, BufferGetError<Self::TransportError>> {
                 (**self).get_batch_into_waited(out, max, waited)
+            }
+
+            #[inline]
+            fn acknowledge(&self) -> Result<(), Self::TransportError> {
+                (**self).acknowledge()
             }
 
             fn close(&self) -> Result<(), Self::TransportError> {

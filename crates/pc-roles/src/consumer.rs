@@ -94,6 +94,9 @@ impl<R, E, F: FnMut(Result<R, E>) -> Flow> Sink<R, E> for F {
 /// The consumer takes up to [`batch`](Self::batch) items per buffer operation (one lock, one
 /// wake-up for many items) and processes them one at a time: the user's code never sees the
 /// batch. After each item it calls `on_consume`, passes the outcome to the sink and paces.
+/// Once every outcome of a batch has reached the sink it acknowledges the batch
+/// ([`Buffer::acknowledge`]); a batch that ends early is not acknowledged, so a buffer that
+/// delivers at least once hands its items out again.
 ///
 /// ```
 /// use pc_roles::{BoundedBuffer, ConsumerRole, Flow, from_fn};
@@ -268,7 +271,12 @@ impl<H> ConsumerRole<H> {
             let (cause, unprocessed) = match caught {
                 Ok(None) => {
                     sink.flush();
-                    continue;
+                    // Every outcome of the batch reached the sink: a buffer that delivers at
+                    // least once may forget the batch now, and not before.
+                    match buffer.acknowledge() {
+                        Ok(()) => continue,
+                        Err(err) => (StopCause::Transport(err), Vec::new()),
+                    }
                 }
                 Ok(Some(Exit::Stopped(item))) => {
                     let unprocessed = iter::once(item).chain(items).collect();

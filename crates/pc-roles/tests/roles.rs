@@ -456,3 +456,154 @@ fn transport_errors_hand_back_the_item_and_stop_everyone() {
     assert_eq!(seen, HashSet::from([0, 1]));
     assert_eq!(broken.len(), 1, "item 2 is still in the buffer");
 }
+
+/// A buffer that records, at each acknowledgement, how many items were taken since the last one
+/// and how many outcomes the sink had seen by then; its `fail_ack`-th acknowledgement fails.
+struct Acknowledging<'a> {
+    inner: BoundedBuffer<u32>,
+    taken: AtomicUsize,
+    sunk: &'a AtomicUsize,
+    acks: Mutex<Vec<(usize, usize)>>,
+    fail_ack: usize,
+}
+
+impl Buffer<u32> for Acknowledging<'_> {
+    type TransportError = Reset;
+    fn put(&self, item: u32) -> Result<(), BufferPutError<u32, Reset>> {
+        Ok(self.inner.put(item)?)
+    }
+    fn put_timeout(&self, item: u32, _: Duration) -> Result<(), BufferPutError<u32, Reset>> {
+        self.put(item)
+    }
+    fn get(&self) -> Result<u32, BufferGetError<Reset>> {
+        let item = self.inner.get()?;
+        self.taken.fetch_add(1, Ordering::Relaxed);
+        Ok(item)
+    }
+    fn get_timeout(&self, _: Duration) -> Result<u32, BufferGetError<Reset>> {
+        self.get()
+    }
+    fn get_batch_into(
+        &self,
+        out: &mut Vec<u32>,
+        max: usize,
+    ) -> Result<usize, BufferGetError<Reset>> {
+        let got = self.inner.get_batch_into(out, max)?;
+        self.taken.fetch_add(got, Ordering::Relaxed);
+        Ok(got)
+    }
+    fn acknowledge(&self) -> Result<(), Reset> {
+        let mut acks = self.acks.lock().unwrap();
+        acks.push((
+            self.taken.swap(0, Ordering::Relaxed),
+            self.sunk.load(Ordering::Relaxed),
+        ));
+        if acks.len() == self.fail_ack {
+            return Err(Reset);
+        }
+        Ok(())
+    }
+    fn close(&self) -> Result<(), Reset> {
+        self.inner.close();
+        Ok(())
+    }
+    fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+    fn stats(&self) -> BufferStats {
+        self.inner.stats()
+    }
+}
+
+fn acknowledging(sunk: &AtomicUsize, fail_ack: usize) -> Acknowledging<'_> {
+    let inner = BoundedBuffer::new(16).unwrap();
+    inner.put_batch((0..10).collect()).unwrap();
+    inner.close();
+    Acknowledging {
+        inner,
+        taken: AtomicUsize::new(0),
+        sunk,
+        acks: Mutex::new(Vec::new()),
+        fail_ack,
+    }
+}
+
+#[test]
+fn a_consumer_acknowledges_each_batch_after_its_outcomes_reached_the_sink() {
+    let sunk = AtomicUsize::new(0);
+    let buffer = acknowledging(&sunk, usize::MAX);
+    let report = ConsumerRole::new()
+        .batch(4)
+        .run(
+            |x: u32| if x == 5 { Err("five") } else { Ok(x) },
+            &buffer,
+            |_: Result<u32, &str>| {
+                sunk.fetch_add(1, Ordering::Relaxed);
+                Flow::Continue
+            },
+        )
+        .unwrap();
+    assert_eq!(report.items, 10);
+    // A failed item is an outcome like any other: its batch is acknowledged with it.
+    assert_eq!(*buffer.acks.lock().unwrap(), [(4, 4), (4, 8), (2, 10)]);
+}
+
+#[test]
+fn a_batch_that_ends_early_is_not_acknowledged() {
+    let sunk = AtomicUsize::new(0);
+    let buffer = acknowledging(&sunk, usize::MAX);
+    let err = ConsumerRole::new()
+        .batch(4)
+        .run(
+            from_fn(|x: u32| {
+                assert!(x != 6, "cannot process {x}");
+                x
+            }),
+            &buffer,
+            |_: Result<u32, Infallible>| {
+                sunk.fetch_add(1, Ordering::Relaxed);
+                Flow::Continue
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err.cause,
+        StopCause::Panicked {
+            role: Role::Consumer,
+            ..
+        }
+    ));
+    assert_eq!(err.unprocessed, [7]);
+    assert_eq!(
+        *buffer.acks.lock().unwrap(),
+        [(4, 4)],
+        "only the first batch"
+    );
+}
+
+#[test]
+fn a_failed_acknowledgement_stops_the_consumer_with_the_transport_error() {
+    let sunk = AtomicUsize::new(0);
+    let buffer = acknowledging(&sunk, 2);
+    let err = ConsumerRole::new()
+        .batch(4)
+        .run(
+            from_fn(|x: u32| x),
+            &buffer,
+            |_: Result<u32, Infallible>| {
+                sunk.fetch_add(1, Ordering::Relaxed);
+                Flow::Continue
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.cause, StopCause::Transport(Reset));
+    assert_eq!((err.report.items, err.unprocessed), (8, vec![]));
+    assert!(buffer.is_closed());
+    assert_eq!(buffer.acks.lock().unwrap().len(), 2);
+}
