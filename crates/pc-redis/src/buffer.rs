@@ -1,0 +1,764 @@
+//! [`RedisBuffer`]: the bounded buffer on one Redis stream and one consumer group.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, ThreadId};
+use std::time::{Duration, Instant};
+
+use pc_buffer::{BufferGetError, BufferPutError, BufferStats};
+use redis::{Client, Connection, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::{Builder, unique_name};
+use crate::err::{ConnectError, RedisError};
+use crate::keys::{GROUP, Keys};
+use crate::lease::Renewer;
+use crate::reply::{self, Entry};
+use crate::scripts::Scripts;
+use crate::stats::{Accounting, DeadLetter};
+
+/// The most items one server call moves.
+const MAX_BATCH: usize = 512;
+
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A bounded buffer of `T` on Redis Streams, shared by every process that opens the same name on
+/// the same server.
+///
+/// It has the in-memory buffer's semantics across processes: at most
+/// [`capacity`](Builder::capacity) items are put and not yet acknowledged, however many producers
+/// race (the check and the insert are one script on the server); `put` blocks while full;
+/// [`close`](Self::close) from any process ends the puts, and consumers drain what is left before
+/// they see the buffer closed, never while an item is still pending with another consumer.
+///
+/// A taken item stays pending until its consumer [acknowledges](Self::acknowledge) it; the
+/// consumer role of `pc-roles` does so after each batch whose outcomes reached its sink. If the
+/// consumer dies, its items are taken over by another consumer once their lease runs out, and
+/// counted as redelivered; an item delivered too often, or one that cannot be decoded, moves to the
+/// dead-letter stream ([`dead_letters`](Self::dead_letters)).
+///
+/// Items travel as JSON (`serde_json`): a round trip to the server costs far more than encoding,
+/// and JSON entries can be read with `redis-cli` and by consumers in any language.
+///
+/// One value may be shared by several threads: each thread gets its own connection, so one
+/// thread blocking in `get` does not hold up another's `put`, and [`acknowledge`](Self::acknowledge)
+/// concerns only what the calling thread took.
+pub struct RedisBuffer<T> {
+    shared: Arc<Shared>,
+    /// Connections not in use; a thread takes one for each call.
+    idle: Mutex<Vec<Connection>>,
+    sequence: Mutex<Sequence>,
+    last_reclaim: Mutex<Instant>,
+    /// The last reading of the counters, for the trait's readings that cannot fail.
+    last_stats: Mutex<BufferStats>,
+    _renewer: Renewer,
+    items: PhantomData<fn(T) -> T>,
+}
+
+/// What the lease renewer shares with the buffer.
+pub(crate) struct Shared {
+    pub(crate) client: Client,
+    pub(crate) keys: Keys,
+    pub(crate) scripts: Scripts,
+    /// This buffer's consumer name in the group.
+    pub(crate) consumer: String,
+    producer: String,
+    name: String,
+    capacity: usize,
+    lease: Duration,
+    reclaim_interval: Duration,
+    max_deliveries: u32,
+    poll: Duration,
+    retries: u32,
+    /// The ids each thread took and has not acknowledged.
+    pub(crate) taken: Mutex<HashMap<ThreadId, Vec<String>>>,
+}
+
+/// The next sequence number of this producer; unknown after a put whose outcome is unknown.
+struct Sequence {
+    next: Option<u64>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+impl Shared {
+    /// Opens a connection whose reads time out well after any blocking call's own timeout.
+    pub(crate) fn open(&self) -> Result<Connection, RedisError> {
+        let connection = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+        let timeout = Some(self.poll + Duration::from_secs(5));
+        connection.set_read_timeout(timeout)?;
+        connection.set_write_timeout(timeout)?;
+        Ok(connection)
+    }
+}
+
+impl<T> RedisBuffer<T> {
+    /// Starts opening the buffer `name` on the server at `url` (`redis://[user:password@]host:port/db`,
+    /// or `redis+unix:///path`); see [`Builder`].
+    pub fn builder(url: &str, name: &str) -> Builder<T> {
+        Builder::new(url, name)
+    }
+
+    pub(crate) fn open(builder: Builder<T>) -> Result<Self, ConnectError> {
+        // The URL's own text never goes into an error: it may hold a password.
+        let client = Client::open(builder.url.as_str())
+            .map_err(|err| ConnectError::InvalidUrl(format!("{:?}", err.kind())))?;
+        let consumer = unique_name();
+        let shared = Arc::new(Shared {
+            client,
+            keys: Keys::new(&builder.name),
+            scripts: Scripts::new(),
+            producer: builder.producer_id.unwrap_or_else(|| consumer.clone()),
+            consumer,
+            name: builder.name,
+            capacity: builder.capacity,
+            lease: builder.lease,
+            reclaim_interval: builder.reclaim_interval,
+            max_deliveries: builder.max_deliveries,
+            poll: builder.poll,
+            retries: builder.retries,
+            taken: Mutex::new(HashMap::new()),
+        });
+        let mut connection = shared.open().map_err(ConnectError::Unreachable)?;
+        let info: String = redis::cmd("INFO").arg("server").query(&mut connection)?;
+        let version = info
+            .lines()
+            .find_map(|line| line.strip_prefix("redis_version:"))
+            .unwrap_or("unknown")
+            .trim()
+            .to_owned();
+        let major = version
+            .split('.')
+            .next()
+            .and_then(|major| major.parse::<u32>().ok());
+        if major.is_none_or(|major| major < 7) {
+            return Err(ConnectError::ServerTooOld(version));
+        }
+        let made: String = shared
+            .scripts
+            .connect
+            .key(&shared.keys.meta)
+            .key(&shared.keys.items)
+            .arg(shared.capacity)
+            .arg(GROUP)
+            .invoke(&mut connection)?;
+        if made != "ok" {
+            return Err(ConnectError::CapacityMismatch {
+                name: shared.name.clone(),
+                existing: made,
+                requested: shared.capacity,
+            });
+        }
+        let last: Option<u64> = redis::cmd("HGET")
+            .arg(&shared.keys.producers)
+            .arg(&shared.producer)
+            .query(&mut connection)?;
+        let renewer = Renewer::start(Arc::clone(&shared), shared.lease / 3);
+        Ok(Self {
+            idle: Mutex::new(vec![connection]),
+            sequence: Mutex::new(Sequence {
+                next: Some(last.unwrap_or(0) + 1),
+            }),
+            last_reclaim: Mutex::new(Instant::now()),
+            last_stats: Mutex::new(BufferStats::default()),
+            _renewer: renewer,
+            items: PhantomData,
+            shared,
+        })
+    }
+
+    /// The buffer's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// This connection's producer id (see [`Builder::producer_id`]).
+    pub fn producer_id(&self) -> &str {
+        &self.shared.producer
+    }
+
+    /// The most items put and not yet acknowledged.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// Runs `call` on a connection of the calling thread's own, opened if none is idle; a
+    /// connection whose transport failed is dropped, not reused.
+    fn with_connection<R>(
+        &self,
+        call: impl FnOnce(&mut Connection) -> Result<R, RedisError>,
+    ) -> Result<R, RedisError> {
+        let taken = lock(&self.idle).pop();
+        let mut connection = match taken {
+            Some(connection) => connection,
+            None => self.shared.open()?,
+        };
+        let outcome = call(&mut connection);
+        match &outcome {
+            Err(err) if err.is_connection_error() => {}
+            _ => lock(&self.idle).push(connection),
+        }
+        outcome
+    }
+
+    /// How many items the calling thread took and has not acknowledged.
+    pub fn held(&self) -> usize {
+        lock(&self.shared.taken)
+            .get(&thread::current().id())
+            .map_or(0, Vec::len)
+    }
+
+    /// Acknowledges every item the calling thread took and has not acknowledged: the buffer
+    /// forgets them, and their room goes to waiting producers.
+    ///
+    /// # Errors
+    ///
+    /// The transport failed; the items stay pending on the server and go to another consumer
+    /// once their lease runs out (they are no longer renewed).
+    pub fn acknowledge(&self) -> Result<(), RedisError> {
+        let Some(ids) = lock(&self.shared.taken).remove(&thread::current().id()) else {
+            return Ok(());
+        };
+        for chunk in ids.chunks(MAX_BATCH) {
+            let keys = &self.shared.keys;
+            self.with_connection(|connection| {
+                let mut call = self.shared.scripts.ack.prepare_invoke();
+                call.key(&keys.items)
+                    .key(&keys.meta)
+                    .key(&keys.room)
+                    .arg(GROUP);
+                for id in chunk {
+                    call.arg(id);
+                }
+                Ok(call.invoke::<i64>(connection)?)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Closes the buffer for every process: puts fail from now on, consumers drain what is left.
+    ///
+    /// # Errors
+    ///
+    /// The transport failed; the buffer may not be closed.
+    pub fn close(&self) -> Result<(), RedisError> {
+        let keys = &self.shared.keys;
+        self.with_connection(|connection| {
+            let _: i64 = self
+                .shared
+                .scripts
+                .close
+                .key(&keys.meta)
+                .key(&keys.room)
+                .invoke(connection)?;
+            Ok(())
+        })
+    }
+
+    /// The counters, read in one call: put, acknowledged, dead, in the buffer, and the waits.
+    ///
+    /// # Errors
+    ///
+    /// The transport failed.
+    pub fn accounting(&self) -> Result<Accounting, RedisError> {
+        let counters = self.with_connection(|connection| {
+            let all: Value = redis::cmd("HGETALL")
+                .arg(&self.shared.keys.meta)
+                .query(connection)?;
+            reply::counters(all)
+        })?;
+        let accounting = Accounting::from_counters(&counters);
+        *lock(&self.last_stats) = accounting.buffer_stats();
+        Ok(accounting)
+    }
+
+    /// How many items this producer id has had accepted, in all: a producer restarted with the
+    /// same id resumes its source after that many items.
+    ///
+    /// # Errors
+    ///
+    /// The transport failed.
+    pub fn accepted(&self) -> Result<u64, RedisError> {
+        self.with_connection(|connection| {
+            let last: Option<u64> = redis::cmd("HGET")
+                .arg(&self.shared.keys.producers)
+                .arg(&self.shared.producer)
+                .query(connection)?;
+            Ok(last.unwrap_or(0))
+        })
+    }
+
+    /// Reads up to `max` entries of the dead-letter stream, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// The transport failed.
+    pub fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, RedisError> {
+        self.with_connection(|connection| {
+            let all: Value = redis::cmd("XRANGE")
+                .arg(&self.shared.keys.dead)
+                .arg("-")
+                .arg("+")
+                .arg("COUNT")
+                .arg(max.max(1))
+                .query(connection)?;
+            DeadLetter::parse_all(all)
+        })
+    }
+
+    /// Deletes every key of this buffer on the server: for tests and for retiring a buffer.
+    /// Other processes using it see a transport error or a fresh buffer afterwards.
+    ///
+    /// # Errors
+    ///
+    /// The transport failed.
+    pub fn destroy(&self) -> Result<(), RedisError> {
+        let keys = &self.shared.keys;
+        self.with_connection(|connection| {
+            let _: i64 = redis::cmd("DEL")
+                .arg(&keys.items)
+                .arg(&keys.meta)
+                .arg(&keys.dead)
+                .arg(&keys.room)
+                .arg(&keys.producers)
+                .query(connection)?;
+            Ok(())
+        })
+    }
+
+    /// Whether a reclaim is due, and if so marks it done.
+    fn reclaim_due(&self) -> bool {
+        let mut last = lock(&self.last_reclaim);
+        if last.elapsed() >= self.shared.reclaim_interval {
+            *last = Instant::now();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn add_wait(&self, field: &str, waited: Duration) {
+        let time_field = if field == "put_waits" {
+            "put_wait_us"
+        } else {
+            "get_wait_us"
+        };
+        let micros = i64::try_from(waited.as_micros()).unwrap_or(i64::MAX);
+        // The counters inform; a failure to count does not fail the operation that waited.
+        let _ = self.with_connection(|connection| {
+            redis::pipe()
+                .hincr(&self.shared.keys.meta, field, 1)
+                .ignore()
+                .hincr(&self.shared.keys.meta, time_field, micros)
+                .ignore()
+                .exec(connection)?;
+            Ok(())
+        });
+    }
+}
+
+impl<T: Serialize> RedisBuffer<T> {
+    /// Puts `item`, waiting while the buffer is full.
+    ///
+    /// # Errors
+    ///
+    /// The item is handed back: the buffer is closed, or the transport failed after the put was
+    /// sent [`retries`](Builder::retries) more times on fresh connections.
+    pub fn put(&self, item: T) -> Result<(), BufferPutError<T, RedisError>> {
+        self.put_one(item, None, &mut Duration::default())
+    }
+
+    /// Puts `item` if there is room now; `Timeout` hands it back when the buffer is full.
+    ///
+    /// # Errors
+    ///
+    /// See [`put`](Self::put).
+    pub fn try_put(&self, item: T) -> Result<(), BufferPutError<T, RedisError>> {
+        self.put_one(item, Some(Instant::now()), &mut Duration::default())
+    }
+
+    /// Puts `item`, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// See [`put`](Self::put); `Timeout` hands the item back.
+    pub fn put_timeout(
+        &self,
+        item: T,
+        timeout: Duration,
+    ) -> Result<(), BufferPutError<T, RedisError>> {
+        self.put_one(
+            item,
+            Some(Instant::now() + timeout),
+            &mut Duration::default(),
+        )
+    }
+
+    /// Puts every item in order, up to 512 per server call, waiting for room as needed.
+    ///
+    /// # Errors
+    ///
+    /// The items not delivered are handed back, in order.
+    pub fn put_batch(&self, items: Vec<T>) -> Result<(), BufferPutError<Vec<T>, RedisError>> {
+        self.put_all(items, None, &mut Duration::default())
+    }
+
+    pub(crate) fn put_one(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<T, RedisError>> {
+        self.put_all(vec![item], deadline, waited).map_err(|err| {
+            err.map(|mut rest| {
+                // A failed put hands back at least the one item that was not delivered.
+                rest.swap_remove(0)
+            })
+        })
+    }
+
+    pub(crate) fn put_all(
+        &self,
+        mut items: Vec<T>,
+        deadline: Option<Instant>,
+        waited: &mut Duration,
+    ) -> Result<(), BufferPutError<Vec<T>, RedisError>> {
+        let mut encoded = Vec::with_capacity(items.len());
+        for item in &items {
+            match serde_json::to_vec(item) {
+                Ok(bytes) => encoded.push(bytes),
+                Err(err) => {
+                    return Err(BufferPutError::Transport(
+                        items,
+                        RedisError::Encode(err.to_string()),
+                    ));
+                }
+            }
+        }
+        let mut done = 0;
+        let mut wait_started = None;
+        let outcome = loop {
+            if done == encoded.len() {
+                break Ok(());
+            }
+            let chunk = &encoded[done..encoded.len().min(done + MAX_BATCH)];
+            match self.put_chunk(chunk) {
+                Ok(Some(accepted)) => done += accepted,
+                Ok(None) => break Err(BufferPutError::Closed(())),
+                Err(err) => break Err(BufferPutError::Transport((), err)),
+            }
+            if done == encoded.len() {
+                break Ok(());
+            }
+            let now = Instant::now();
+            let block = match deadline {
+                Some(deadline) if now >= deadline => break Err(BufferPutError::Timeout(())),
+                Some(deadline) => (deadline - now).min(self.shared.poll),
+                None => self.shared.poll,
+            };
+            wait_started.get_or_insert(now);
+            let room = &self.shared.keys.room;
+            let woke = self.with_connection(|connection| {
+                let _: Value = redis::cmd("BLPOP")
+                    .arg(room)
+                    .arg(block.as_secs_f64().max(0.001))
+                    .query(connection)?;
+                Ok(())
+            });
+            if let Err(err) = woke {
+                break Err(BufferPutError::Transport((), err));
+            }
+        };
+        if let Some(started) = wait_started {
+            let time = started.elapsed();
+            *waited += time;
+            self.add_wait("put_waits", time);
+        }
+        outcome.map_err(|err| err.map(|()| items.split_off(done)))
+    }
+
+    /// Sends one chunk with this producer's next sequence numbers, again on a fresh connection
+    /// if the transport fails (the server skips what a lost reply had already put). Returns how
+    /// many items the server has now (put or found put before), or `None` if it is closed.
+    fn put_chunk(&self, chunk: &[Vec<u8>]) -> Result<Option<usize>, RedisError> {
+        // Held across the call: the server must see this producer's sequences in order.
+        let mut sequence = lock(&self.sequence);
+        let shared = &self.shared;
+        // A retry sends the same items with the same sequences, so that the server skips
+        // whatever the lost call had put.
+        let mut first = sequence.next;
+        let mut attempt = 0;
+        loop {
+            let sent = self.with_connection(|connection| {
+                let start = match first {
+                    Some(start) => start,
+                    None => {
+                        let last: Option<u64> = redis::cmd("HGET")
+                            .arg(&shared.keys.producers)
+                            .arg(&shared.producer)
+                            .query(connection)?;
+                        *first.insert(last.unwrap_or(0) + 1)
+                    }
+                };
+                let mut call = shared.scripts.put.prepare_invoke();
+                call.key(&shared.keys.items)
+                    .key(&shared.keys.meta)
+                    .key(&shared.keys.producers)
+                    .key(&shared.keys.room)
+                    .arg(&shared.producer)
+                    .arg(start);
+                for bytes in chunk {
+                    call.arg(bytes.as_slice());
+                }
+                let (skipped, inserted): (i64, i64) = call.invoke(connection)?;
+                Ok((start, skipped, inserted))
+            });
+            match sent {
+                Ok((_, -1, _)) => return Ok(None),
+                Ok((start, skipped, inserted)) => {
+                    let accepted = usize::try_from(skipped + inserted)
+                        .map_err(|_| RedisError::Reply("a negative count".into()))?;
+                    sequence.next = Some(start + accepted as u64);
+                    return Ok(Some(accepted));
+                }
+                Err(err) if err.is_connection_error() && attempt < shared.retries => {
+                    attempt += 1;
+                    thread::sleep(Duration::from_millis(50 << attempt.min(4)));
+                }
+                Err(err) => {
+                    // The items go back to the caller, who may have them put again as new
+                    // items: the next put continues after whatever the server accepted.
+                    sequence.next = None;
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+impl<T: DeserializeOwned> RedisBuffer<T> {
+    /// Takes an item, waiting while the buffer is empty; `Closed` once it is closed and nothing
+    /// is left but what the calling thread holds.
+    ///
+    /// # Errors
+    ///
+    /// `Closed`, or the transport failed.
+    pub fn get(&self) -> Result<T, BufferGetError<RedisError>> {
+        self.get_one(None, &mut Duration::default())
+    }
+
+    /// Takes an item, waiting at most `timeout` for one.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`, `Closed`, or the transport failed.
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, BufferGetError<RedisError>> {
+        self.get_one(Some(Instant::now() + timeout), &mut Duration::default())
+    }
+
+    /// Appends between 1 and `max` items to `out` (none, at once, if `max == 0`), waiting while
+    /// the buffer is empty; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// `Closed`, or the transport failed.
+    pub fn get_batch_into(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+    ) -> Result<usize, BufferGetError<RedisError>> {
+        self.take(out, max, None, &mut Duration::default())
+    }
+
+    pub(crate) fn get_one(
+        &self,
+        deadline: Option<Instant>,
+        waited: &mut Duration,
+    ) -> Result<T, BufferGetError<RedisError>> {
+        let mut out = Vec::with_capacity(1);
+        self.take(&mut out, 1, deadline, waited)?;
+        out.pop().ok_or_else(|| {
+            BufferGetError::Transport(RedisError::Reply("a take that took nothing".into()))
+        })
+    }
+
+    pub(crate) fn take(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        deadline: Option<Instant>,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<RedisError>> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let max = max.min(MAX_BATCH);
+        let mut wait_started = None;
+        let outcome = loop {
+            let taken = self.take_now(max);
+            let entries = match taken {
+                Ok((1, _)) => break Err(BufferGetError::Closed),
+                Ok((_, entries)) => entries,
+                Err(err) => break Err(BufferGetError::Transport(err)),
+            };
+            if !entries.is_empty() {
+                match self.accept(entries, out) {
+                    Ok(0) => continue,
+                    Ok(n) => break Ok(n),
+                    Err(err) => break Err(BufferGetError::Transport(err)),
+                }
+            }
+            let now = Instant::now();
+            let block = match deadline {
+                Some(deadline) if now >= deadline => break Err(BufferGetError::Timeout),
+                Some(deadline) => (deadline - now).min(self.shared.poll),
+                None => self.shared.poll,
+            };
+            wait_started.get_or_insert(now);
+            let read = self.with_connection(|connection| {
+                let read: Value = redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(GROUP)
+                    .arg(&self.shared.consumer)
+                    .arg("COUNT")
+                    .arg(max)
+                    .arg("BLOCK")
+                    .arg(millis(block))
+                    .arg("STREAMS")
+                    .arg(&self.shared.keys.items)
+                    .arg(">")
+                    .query(connection)?;
+                let entries = reply::read_group(read)?;
+                if !entries.is_empty() {
+                    let _: i64 = redis::cmd("HINCRBY")
+                        .arg(&self.shared.keys.meta)
+                        .arg("got")
+                        .arg(entries.len())
+                        .query(connection)?;
+                }
+                Ok(entries)
+            });
+            match read {
+                Ok(entries) if entries.is_empty() => {}
+                Ok(entries) => match self.accept(entries, out) {
+                    Ok(0) => {}
+                    Ok(n) => break Ok(n),
+                    Err(err) => break Err(BufferGetError::Transport(err)),
+                },
+                Err(err) => break Err(BufferGetError::Transport(err)),
+            }
+        };
+        if let Some(started) = wait_started {
+            let time = started.elapsed();
+            *waited += time;
+            self.add_wait("get_waits", time);
+        }
+        outcome
+    }
+
+    /// Reclaims expired items if due and reads new ones, without blocking.
+    fn take_now(&self, max: usize) -> Result<(i64, Vec<Entry>), RedisError> {
+        let held = self.held();
+        let lease = if self.reclaim_due() {
+            millis(self.shared.lease)
+        } else {
+            0
+        };
+        let shared = &self.shared;
+        self.with_connection(|connection| {
+            let taken: Value = shared
+                .scripts
+                .take
+                .key(&shared.keys.items)
+                .key(&shared.keys.meta)
+                .key(&shared.keys.dead)
+                .key(&shared.keys.room)
+                .arg(GROUP)
+                .arg(&shared.consumer)
+                .arg(max)
+                .arg(held)
+                .arg(lease)
+                .arg(shared.max_deliveries)
+                .invoke(connection)?;
+            reply::taken(taken)
+        })
+    }
+
+    /// Decodes the entries into `out` and records them as held by the calling thread; an entry
+    /// that cannot be decoded goes to the dead-letter stream. Returns how many were decoded.
+    fn accept(&self, entries: Vec<Entry>, out: &mut Vec<T>) -> Result<usize, RedisError> {
+        let mut ids = Vec::with_capacity(entries.len());
+        let mut failed = None;
+        for entry in entries {
+            match serde_json::from_slice(&entry.data) {
+                Ok(item) => {
+                    out.push(item);
+                    ids.push(entry.id);
+                }
+                Err(err) => {
+                    let reason = format!("undecodable: {err}");
+                    let keys = &self.shared.keys;
+                    let buried = self.with_connection(|connection| {
+                        let _: i64 = self
+                            .shared
+                            .scripts
+                            .bury
+                            .key(&keys.items)
+                            .key(&keys.meta)
+                            .key(&keys.dead)
+                            .key(&keys.room)
+                            .arg(GROUP)
+                            .arg(&entry.id)
+                            .arg(&reason)
+                            .invoke(connection)?;
+                        Ok(())
+                    });
+                    // Undecodable now is undecodable later: if burying failed, the item is
+                    // redelivered once its lease runs out and buried then.
+                    if let Err(err) = buried {
+                        failed.get_or_insert(err);
+                    }
+                }
+            }
+        }
+        let n = ids.len();
+        if n > 0 {
+            lock(&self.shared.taken)
+                .entry(thread::current().id())
+                .or_default()
+                .extend(ids);
+        }
+        match failed {
+            Some(err) if n == 0 => Err(err),
+            _ => Ok(n),
+        }
+    }
+}
+
+impl<T> RedisBuffer<T> {
+    pub(crate) fn cached_stats(&self) -> BufferStats {
+        *lock(&self.last_stats)
+    }
+}
+
+impl<T> std::fmt::Debug for RedisBuffer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBuffer")
+            .field("name", &self.shared.name)
+            .field("capacity", &self.shared.capacity)
+            .field("consumer", &self.shared.consumer)
+            .field("producer", &self.shared.producer)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,85 @@
+//! Errors: the transport error every operation may carry, and why a buffer could not be opened.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// The transport failed: the server is gone, the connection was reset or timed out, or it
+/// answered what this buffer cannot read. The operation's item is handed back beside it.
+///
+/// Its message names what failed, never the URL or credentials.
+#[derive(Error)]
+pub enum RedisError {
+    /// The client or the server reported an error.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The server answered with a reply of an unexpected shape.
+    #[error("unexpected reply from redis: {0}")]
+    Reply(String),
+    /// An item could not be encoded (its `Serialize` implementation failed).
+    #[error("cannot encode the item: {0}")]
+    Encode(String),
+}
+
+impl fmt::Debug for RedisError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Redis(err) => write!(f, "Redis({:?}: {err})", err.kind()),
+            Self::Reply(what) => f.debug_tuple("Reply").field(what).finish(),
+            Self::Encode(why) => f.debug_tuple("Encode").field(why).finish(),
+        }
+    }
+}
+
+impl RedisError {
+    /// Whether the connection itself failed (refused, reset, timed out, dropped), rather than
+    /// the server refusing a command: an operation may be retried once the server is back.
+    pub fn is_connection_error(&self) -> bool {
+        match self {
+            Self::Redis(err) => {
+                err.is_io_error()
+                    || err.is_connection_dropped()
+                    || err.is_connection_refusal()
+                    || err.is_timeout()
+            }
+            Self::Reply(_) | Self::Encode(_) => false,
+        }
+    }
+}
+
+/// A [`RedisBuffer`](crate::RedisBuffer) could not be opened.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL could not be parsed (its text is not repeated: it may hold a password).
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+    /// The buffer's name is empty or holds `{` or `}` (the name is the keys' hash tag).
+    #[error("invalid buffer name {0:?}: it must be non-empty without '{{' or '}}'")]
+    InvalidName(String),
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(String),
+    /// The server could not be reached, refused the credentials or failed a command.
+    #[error("cannot reach the Redis server: {0}")]
+    Unreachable(#[source] RedisError),
+    /// The server is older than Redis 7.0.
+    #[error("Redis {0} is too old: 7.0 or newer is needed")]
+    ServerTooOld(String),
+    /// A buffer of this name exists with another capacity.
+    #[error("buffer {name:?} exists with capacity {existing}, not {requested}")]
+    CapacityMismatch {
+        /// The buffer's name.
+        name: String,
+        /// The capacity it was made with.
+        existing: String,
+        /// The capacity asked for.
+        requested: usize,
+    },
+}
+
+impl From<redis::RedisError> for ConnectError {
+    fn from(err: redis::RedisError) -> Self {
+        Self::Unreachable(RedisError::Redis(err))
+    }
+}

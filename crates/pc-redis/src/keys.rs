@@ -1,0 +1,51 @@
+//! The keys of one buffer, all under one hash tag so that they live on one Redis Cluster slot.
+
+/// The consumer group every consumer of a buffer reads through.
+pub(crate) const GROUP: &str = "consumers";
+
+/// The keys of the buffer named `name`: `pc:{name}:items` and its siblings.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    /// The stream of items put and not yet acknowledged.
+    pub(crate) items: String,
+    /// The hash of the capacity, the closed flag, `count` and the counters.
+    pub(crate) meta: String,
+    /// The dead-letter stream.
+    pub(crate) dead: String,
+    /// The list that wakes producers waiting for room.
+    pub(crate) room: String,
+    /// The hash of each producer's last accepted sequence.
+    pub(crate) producers: String,
+}
+
+impl Keys {
+    pub(crate) fn new(name: &str) -> Self {
+        let key = |what: &str| format!("pc:{{{name}}}:{what}");
+        Self {
+            items: key("items"),
+            meta: key("meta"),
+            dead: key("dead"),
+            room: key("room"),
+            producers: key("producers"),
+        }
+    }
+}
+
+/// Whether `name` can be a hash tag: non-empty, without braces.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['{', '}'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_shares_the_hash_tag() {
+        let keys = Keys::new("jobs");
+        for key in [keys.items, keys.meta, keys.dead, keys.room, keys.producers] {
+            assert!(key.starts_with("pc:{jobs}:"), "{key}");
+        }
+        assert!(valid_name("jobs") && !valid_name("") && !valid_name("a{b") && !valid_name("}"));
+    }
+}

@@ -1,0 +1,55 @@
+//! The bounded producer-consumer buffer across processes and machines, on Redis Streams.
+//!
+//! A [`RedisBuffer`] is the in-memory buffer's contract stretched over a network: a capacity
+//! that bounds what is in flight across every producer process, close and drain, exact
+//! accounting readable from anywhere, and at-least-once delivery: a taken item stays pending until
+//! its consumer acknowledges it, and the items of a consumer that dies are taken over by the
+//! others once their lease runs out. It implements [`Buffer`](pc_buffer::Buffer), so the roles of
+//! `pc-roles` run across processes unchanged, acknowledging each batch after its work.
+//!
+//! ```no_run
+//! use pc_redis::RedisBuffer;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // In every process, producer or consumer, on any machine that reaches the server:
+//! let buffer = RedisBuffer::<String>::builder("redis://127.0.0.1:6379/", "jobs")
+//!     .capacity(100)
+//!     .connect()?;
+//!
+//! // A producer:
+//! buffer.put("resize photo 17".to_string())?;
+//! buffer.close()?; // when every producer is done
+//!
+//! // A consumer: take, work, acknowledge.
+//! while let Ok(job) = buffer.get() {
+//!     println!("{job}");
+//!     buffer.acknowledge()?;
+//! }
+//! let counts = buffer.accounting()?;
+//! assert_eq!(counts.produced, counts.acknowledged + counts.dead + counts.in_buffer);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! On the server a buffer named `jobs` is the stream `pc:{jobs}:items` read through one consumer
+//! group, beside a hash of its capacity and counters, a dead-letter stream and a wake-up list,
+//! all under the hash tag `{jobs}` so that it works on Redis Cluster. Redis 7.0 or newer.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod as_buffer;
+mod buffer;
+mod config;
+mod err;
+mod keys;
+mod lease;
+mod reply;
+mod scripts;
+mod stats;
+
+pub use buffer::RedisBuffer;
+pub use config::{Builder, MAX_CAPACITY};
+pub use err::{ConnectError, RedisError};
+pub use pc_buffer::{Buffer, BufferGetError, BufferPutError, BufferStats};
+pub use stats::{Accounting, DeadLetter};

@@ -1,0 +1,198 @@
+//! The server-side steps, each one Lua script so that a check and what depends on it are atomic.
+//!
+//! Every script touches only the keys it is given, all of one buffer's hash tag, so a buffer
+//! works unchanged on Redis Cluster. The meta hash holds the capacity, the closed flag, `count`
+//! (items put and neither acknowledged nor dead: what the capacity bounds) and the counters.
+
+use redis::Script;
+
+/// Wakes up to `n` producers blocked on the room list (at most 64 tokens are kept).
+const WAKE: &str = r"
+local function wake(room, n)
+  if n <= 0 then return end
+  local tokens = {}
+  for i = 1, math.min(n, 64) do tokens[i] = '1' end
+  redis.call('RPUSH', room, unpack(tokens))
+  redis.call('LTRIM', room, 0, 63)
+end
+";
+
+/// Moves a pending entry to the dead-letter stream with its reason; false if it was no longer
+/// pending (acknowledged or buried already), so nothing is counted twice.
+const BURY: &str = r"
+local function bury(items, meta, dead, room, group, id, reason)
+  local entry = redis.call('XRANGE', items, id, id)
+  local data = ''
+  if entry[1] then data = entry[1][2][2] end
+  if redis.call('XACK', items, group, id) == 0 then return false end
+  redis.call('XDEL', items, id)
+  redis.call('XADD', dead, '*', 'id', id, 'reason', reason, 'd', data)
+  redis.call('HINCRBY', meta, 'count', -1)
+  redis.call('HINCRBY', meta, 'dead', 1)
+  wake(room, 1)
+  return true
+end
+";
+
+/// KEYS: meta, items. ARGV: capacity, group.
+/// Returns 'ok', or the capacity the buffer already has when it differs.
+const CONNECT: &str = r"
+local capacity = redis.call('HGET', KEYS[1], 'capacity')
+if capacity and capacity ~= ARGV[1] then return capacity end
+if not capacity then
+  redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'count', 0, 'closed', 0)
+end
+local made = redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[2], '0', 'MKSTREAM')
+if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then
+  return redis.error_reply(made.err)
+end
+return 'ok'
+";
+
+/// KEYS: items, meta, producers, room. ARGV: producer id, first sequence, items...
+///
+/// Item `i` (from 1) has sequence `first + i - 1`; those at or below the producer's last
+/// accepted sequence were put before (a retry) and are skipped. Of the rest, as many as there is
+/// room for go in, in order. Returns `{skipped, inserted}`, or `{-1, 0}` when closed.
+const PUT: &str = r"
+local meta = KEYS[2]
+if redis.call('HGET', meta, 'closed') == '1' then return {-1, 0} end
+local first = tonumber(ARGV[2])
+local n = #ARGV - 2
+local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+local skip = 0
+if last >= first then skip = math.min(n, last - first + 1) end
+local count = tonumber(redis.call('HGET', meta, 'count'))
+local room = tonumber(redis.call('HGET', meta, 'capacity')) - count
+local take = math.max(0, math.min(n - skip, room))
+for i = 1, take do
+  redis.call('XADD', KEYS[1], '*', 'd', ARGV[2 + skip + i])
+end
+if skip > 0 then redis.call('HINCRBY', meta, 'duplicates', skip) end
+if take > 0 then
+  count = redis.call('HINCRBY', meta, 'count', take)
+  redis.call('HINCRBY', meta, 'put', take)
+  if count > tonumber(redis.call('HGET', meta, 'high_water') or '0') then
+    redis.call('HSET', meta, 'high_water', count)
+  end
+end
+if skip + take > 0 then
+  redis.call('HSET', KEYS[3], ARGV[1], string.format('%d', first + skip + take - 1))
+end
+-- Tokens left from acknowledgements nobody waited for would wake this producer for nothing.
+if skip + take < n then redis.call('DEL', KEYS[4]) end
+return {skip, take}
+";
+
+/// KEYS: items, meta, dead, room. ARGV: group, consumer, max, items the caller holds unacknowledged,
+/// lease in ms (0: do not reclaim now), deliveries before an item is dead.
+///
+/// First reclaims entries whose lease ran out (burying those delivered too often), then reads new
+/// entries. Returns `{state, {{id, data, redelivered}...}}` where state is 1 when nothing came,
+/// the buffer is closed, and nothing is left but what the caller itself holds.
+const TAKE: &str = r"
+local items, meta, dead, room = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local group, me, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local lease, most = tonumber(ARGV[5]), tonumber(ARGV[6])
+local out = {}
+if lease > 0 then
+  local reclaimed = 0
+  local expired = redis.call('XPENDING', items, group, 'IDLE', lease, '-', '+', max)
+  for _, p in ipairs(expired) do
+    if p[4] >= most then
+      bury(items, meta, dead, room, group, p[1], 'delivered ' .. p[4] .. ' times')
+    else
+      local claimed = redis.call('XCLAIM', items, group, me, lease, p[1])
+      for _, e in ipairs(claimed) do
+        if e[2] then
+          out[#out + 1] = {e[1], e[2][2], 1}
+          reclaimed = reclaimed + 1
+        end
+      end
+    end
+  end
+  if reclaimed > 0 then redis.call('HINCRBY', meta, 'redelivered', reclaimed) end
+end
+if #out < max then
+  local read = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', max - #out, 'STREAMS', items, '>')
+  if read then
+    local fresh = 0
+    for _, e in ipairs(read[1][2]) do
+      out[#out + 1] = {e[1], e[2][2], 0}
+      fresh = fresh + 1
+    end
+    redis.call('HINCRBY', meta, 'got', fresh)
+  end
+end
+local state = 0
+if #out == 0 and redis.call('HGET', meta, 'closed') == '1'
+    and tonumber(redis.call('HGET', meta, 'count')) <= tonumber(ARGV[4]) then
+  state = 1
+end
+return {state, out}
+";
+
+/// KEYS: items, meta, room. ARGV: group, ids... Returns how many were still pending.
+const ACK: &str = r"
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+if acked > 0 then
+  redis.call('HINCRBY', KEYS[2], 'count', -acked)
+  redis.call('HINCRBY', KEYS[2], 'acked', acked)
+  wake(KEYS[3], acked)
+end
+return acked
+";
+
+/// KEYS: items, meta, dead, room. ARGV: group, id, reason. Returns 1 if buried.
+const BURY_ONE: &str = r"
+if bury(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3]) then return 1 end
+return 0
+";
+
+/// KEYS: items. ARGV: group, consumer, ids... Resets the idle time of the ids still pending with
+/// `consumer` (never taking back one another consumer reclaimed). Returns how many.
+const RENEW: &str = r"
+local renewed = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    renewed = renewed + 1
+  end
+end
+return renewed
+";
+
+/// KEYS: meta, room. Closes and wakes every blocked producer so that it sees it.
+const CLOSE: &str = r"
+redis.call('HSET', KEYS[1], 'closed', 1)
+wake(KEYS[2], 64)
+return 1
+";
+
+/// The scripts, each loaded once per connection on first use (`EVALSHA`, then `EVAL`).
+pub(crate) struct Scripts {
+    pub(crate) connect: Script,
+    pub(crate) put: Script,
+    pub(crate) take: Script,
+    pub(crate) ack: Script,
+    pub(crate) bury: Script,
+    pub(crate) renew: Script,
+    pub(crate) close: Script,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        let with_helpers = |body: &str| Script::new(&format!("{WAKE}{BURY}{body}"));
+        Self {
+            connect: Script::new(CONNECT),
+            put: Script::new(PUT),
+            take: with_helpers(TAKE),
+            ack: with_helpers(ACK),
+            bury: with_helpers(BURY_ONE),
+            renew: Script::new(RENEW),
+            close: with_helpers(CLOSE),
+        }
+    }
+}

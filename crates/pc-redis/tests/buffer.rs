@@ -1,0 +1,519 @@
+//! The buffer on a live server: order, the bound, close and drain, acknowledgement, leases,
+//! dead letters, idempotent puts, accounting, and clear errors.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use pc_redis::{Buffer, BufferGetError, BufferPutError, ConnectError, MAX_CAPACITY, RedisBuffer};
+
+fn fresh<T>(url: &str, test: &str) -> pc_redis::Builder<T> {
+    common::fresh(url, test)
+}
+
+#[test]
+fn items_come_out_in_put_order_and_the_counts_add_up() {
+    let Some(url) = common::url() else { return };
+    let buffer = fresh::<u64>(&url, "order").capacity(100).connect().unwrap();
+    buffer.put_batch((0..50).collect()).unwrap();
+    for item in 50..60 {
+        buffer.put(item).unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < 60 {
+        buffer.get_batch_into(&mut got, 16).unwrap();
+    }
+    assert_eq!(got, (0..60).collect::<Vec<_>>());
+    assert_eq!(buffer.held(), 60);
+    let before = buffer.accounting().unwrap();
+    assert_eq!(
+        (before.produced, before.in_buffer, before.acknowledged),
+        (60, 60, 0)
+    );
+    buffer.acknowledge().unwrap();
+    assert_eq!(buffer.held(), 0);
+    let after = buffer.accounting().unwrap();
+    assert_eq!(
+        (after.produced, after.acknowledged, after.in_buffer),
+        (60, 60, 0)
+    );
+    assert_eq!(after.delivered, 60);
+    assert_eq!(Buffer::len(&buffer), 0);
+    buffer.destroy().unwrap();
+}
+
+#[test]
+fn a_full_buffer_hands_the_item_back_until_an_acknowledgement_makes_room() {
+    let Some(url) = common::url() else { return };
+    let buffer = fresh::<String>(&url, "full").capacity(2).connect().unwrap();
+    buffer.put("a".into()).unwrap();
+    buffer.put("b".into()).unwrap();
+    match buffer.try_put("c".into()) {
+        Err(BufferPutError::Timeout(item)) => assert_eq!(item, "c"),
+        other => panic!("expected the item back, got {other:?}"),
+    }
+    match buffer.put_timeout("c".into(), Duration::from_millis(20)) {
+        Err(BufferPutError::Timeout(item)) => assert_eq!(item, "c"),
+        other => panic!("expected the item back, got {other:?}"),
+    }
+    // Taking does not make room: only acknowledging does.
+    assert_eq!(buffer.get().unwrap(), "a");
+    assert!(matches!(
+        buffer.try_put("c".into()),
+        Err(BufferPutError::Timeout(_))
+    ));
+    buffer.acknowledge().unwrap();
+    buffer.try_put("c".into()).unwrap();
+    let accounting = buffer.accounting().unwrap();
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.in_buffer,
+            accounting.high_water
+        ),
+        (3, 2, 2)
+    );
+    buffer.destroy().unwrap();
+}
+
+#[test]
+fn a_blocked_put_goes_in_once_a_consumer_acknowledges() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("blocked-put");
+    let buffer = RedisBuffer::<u32>::builder(&url, &name)
+        .capacity(1)
+        .connect()
+        .unwrap();
+    buffer.put(1).unwrap();
+    thread::scope(|scope| {
+        let producer = scope.spawn(|| buffer.put(2));
+        // The consumer needs nothing from the producer to take 1; the put can only finish
+        // after the acknowledgement below.
+        assert_eq!(buffer.get().unwrap(), 1);
+        buffer.acknowledge().unwrap();
+        producer.join().unwrap().unwrap();
+    });
+    assert_eq!(buffer.get().unwrap(), 2);
+    buffer.acknowledge().unwrap();
+    let accounting = buffer.accounting().unwrap();
+    assert_eq!((accounting.produced, accounting.acknowledged), (2, 2));
+    buffer.destroy().unwrap();
+}
+
+#[test]
+fn close_fails_later_puts_and_consumers_drain_before_they_see_it() {
+    let Some(url) = common::url() else { return };
+    let buffer = fresh::<u32>(&url, "close").capacity(10).connect().unwrap();
+    buffer.put_batch(vec![1, 2, 3]).unwrap();
+    buffer.close().unwrap();
+    match buffer.put(4) {
+        Err(BufferPutError::Closed(item)) => assert_eq!(item, 4),
+        other => panic!("expected Closed with the item, got {other:?}"),
+    }
+    match buffer.put_batch(vec![5, 6]) {
+        Err(BufferPutError::Closed(items)) => assert_eq!(items, [5, 6]),
+        other => panic!("expected Closed with the items, got {other:?}"),
+    }
+    let mut got = Vec::new();
+    loop {
+        match buffer.get() {
+            Ok(item) => {
+                got.push(item);
+                buffer.acknowledge().unwrap();
+            }
+            Err(err) => {
+                assert!(err.is_closed(), "{err:?}");
+                break;
+            }
+        }
+    }
+    assert_eq!(got, [1, 2, 3]);
+    assert!(Buffer::is_closed(&buffer));
+    // A consumer that asks again after close is told at once, every time.
+    assert!(buffer.get().unwrap_err().is_closed());
+    assert!(
+        buffer
+            .get_timeout(Duration::from_secs(60))
+            .unwrap_err()
+            .is_closed()
+    );
+    buffer.destroy().unwrap();
+}
+
+#[test]
+fn no_consumer_sees_closed_while_another_still_holds_an_item() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("pending");
+    let open = || {
+        RedisBuffer::<u32>::builder(&url, &name)
+            .capacity(4)
+            .connect()
+            .unwrap()
+    };
+    let (first, second) = (open(), open());
+    first.put(7).unwrap();
+    first.close().unwrap();
+    assert_eq!(first.get().unwrap(), 7);
+    // The item may yet fail with the first consumer and come back: not closed for the second.
+    assert!(
+        second
+            .get_timeout(Duration::from_millis(300))
+            .unwrap_err()
+            .is_timeout()
+    );
+    // The first consumer itself holds it: it is told closed, not left waiting for itself.
+    assert!(first.get().unwrap_err().is_closed());
+    first.acknowledge().unwrap();
+    assert!(second.get().unwrap_err().is_closed());
+    first.destroy().unwrap();
+}
+
+#[test]
+fn a_dead_consumers_items_go_to_another_after_the_lease() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("lease");
+    let open = || {
+        RedisBuffer::<u32>::builder(&url, &name)
+            .capacity(8)
+            .lease(Duration::from_millis(300))
+            .reclaim_interval(Duration::from_millis(50))
+            .connect()
+            .unwrap()
+    };
+    let survivor = open();
+    survivor.put_batch(vec![1, 2, 3]).unwrap();
+    survivor.close().unwrap();
+    {
+        let victim = open();
+        let mut got = Vec::new();
+        victim.get_batch_into(&mut got, 2).unwrap();
+        assert_eq!(got, [1, 2]);
+        // Dropped without acknowledging: its lease is no longer renewed.
+    }
+    let mut got = Vec::new();
+    loop {
+        match survivor.get() {
+            Ok(item) => {
+                got.push(item);
+                survivor.acknowledge().unwrap();
+            }
+            Err(err) => {
+                assert!(err.is_closed(), "{err:?}");
+                break;
+            }
+        }
+    }
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3]);
+    let accounting = survivor.accounting().unwrap();
+    assert_eq!(accounting.redelivered, 2);
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.acknowledged,
+            accounting.dead
+        ),
+        (3, 3, 0)
+    );
+    survivor.destroy().unwrap();
+}
+
+#[test]
+fn a_live_consumers_lease_is_renewed_while_it_works() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("renew");
+    let open = || {
+        RedisBuffer::<u32>::builder(&url, &name)
+            .capacity(8)
+            .lease(Duration::from_secs(1))
+            .reclaim_interval(Duration::from_millis(10))
+            .connect()
+            .unwrap()
+    };
+    let (worker, other) = (open(), open());
+    worker.put(1).unwrap();
+    assert_eq!(worker.get().unwrap(), 1);
+    // Two and a half leases: without renewal (every third of a lease) the other consumer
+    // would take the item over.
+    assert!(
+        other
+            .get_timeout(Duration::from_millis(2500))
+            .unwrap_err()
+            .is_timeout()
+    );
+    worker.acknowledge().unwrap();
+    let accounting = worker.accounting().unwrap();
+    assert_eq!((accounting.redelivered, accounting.acknowledged), (0, 1));
+    worker.destroy().unwrap();
+}
+
+#[test]
+fn an_item_delivered_too_often_becomes_a_dead_letter_with_its_reason() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("poison");
+    let open = || {
+        RedisBuffer::<String>::builder(&url, &name)
+            .capacity(4)
+            .lease(Duration::from_millis(100))
+            .reclaim_interval(Duration::from_millis(10))
+            .max_deliveries(2)
+            .connect()
+            .unwrap()
+    };
+    let survivor = open();
+    survivor.put("poison".into()).unwrap();
+    survivor.close().unwrap();
+    for _ in 0..2 {
+        let victim = open();
+        assert_eq!(victim.get().unwrap(), "poison");
+    }
+    assert!(survivor.get().unwrap_err().is_closed());
+    let letters = survivor.dead_letters(10).unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason, "delivered 2 times");
+    assert_eq!(letters[0].decode::<String>().unwrap(), "poison");
+    let accounting = survivor.accounting().unwrap();
+    assert_eq!(
+        (accounting.produced, accounting.dead, accounting.in_buffer),
+        (1, 1, 0)
+    );
+    assert_eq!(accounting.redelivered, 1);
+    survivor.destroy().unwrap();
+}
+
+#[test]
+fn an_undecodable_item_becomes_a_dead_letter_and_the_next_one_is_delivered() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("undecodable");
+    let words = RedisBuffer::<String>::builder(&url, &name)
+        .connect()
+        .unwrap();
+    let numbers = RedisBuffer::<u32>::builder(&url, &name).connect().unwrap();
+    words.put("not a number".into()).unwrap();
+    numbers.put(5).unwrap();
+    assert_eq!(numbers.get().unwrap(), 5);
+    numbers.acknowledge().unwrap();
+    let letters = numbers.dead_letters(10).unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].reason.starts_with("undecodable: "),
+        "{}",
+        letters[0].reason
+    );
+    assert_eq!(letters[0].decode::<String>().unwrap(), "not a number");
+    let accounting = numbers.accounting().unwrap();
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.acknowledged,
+            accounting.dead,
+            accounting.in_buffer
+        ),
+        (2, 1, 1, 0)
+    );
+    numbers.destroy().unwrap();
+}
+
+#[test]
+fn a_put_sent_again_with_a_sequence_the_server_has_is_not_put_twice() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("idempotent");
+    let open = || {
+        RedisBuffer::<u32>::builder(&url, &name)
+            .producer_id("producer-1")
+            .connect()
+            .unwrap()
+    };
+    // Both start at sequence 1, as a retry resends a put whose reply was lost.
+    let (first, resent) = (open(), open());
+    first.put_batch(vec![10, 11, 12]).unwrap();
+    resent.put_batch(vec![10, 11, 12, 13]).unwrap();
+    assert_eq!(first.accepted().unwrap(), 4);
+    let accounting = first.accounting().unwrap();
+    assert_eq!((accounting.produced, accounting.duplicates), (4, 3));
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        first.get_batch_into(&mut got, 8).unwrap();
+    }
+    assert_eq!(got, [10, 11, 12, 13]);
+    // A producer restarted with the same id continues after what the server has.
+    let restarted = open();
+    assert_eq!(restarted.accepted().unwrap(), 4);
+    restarted.put(14).unwrap();
+    assert_eq!(restarted.accounting().unwrap().produced, 5);
+    first.destroy().unwrap();
+}
+
+#[test]
+fn the_roles_run_on_it_and_acknowledge_what_they_processed() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("roles");
+    let open = || {
+        RedisBuffer::<u64>::builder(&url, &name)
+            .capacity(16)
+            .connect()
+            .unwrap()
+    };
+    let producer = open();
+    let total = thread::scope(|scope| {
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let buffer = open();
+                    let mut sum = 0;
+                    let report = pc_roles::ConsumerRole::new()
+                        .batch(8)
+                        .run(
+                            pc_roles::from_fn(|x: u64| x * 2),
+                            &buffer,
+                            |out: Result<u64, _>| {
+                                sum += out.unwrap();
+                                pc_roles::Flow::Continue
+                            },
+                        )
+                        .unwrap();
+                    (report.items, sum)
+                })
+            })
+            .collect();
+        let report = pc_roles::ProducerRole::new()
+            .chunk(8)
+            .run(0..500_u64, &producer)
+            .unwrap();
+        assert_eq!(report.items, 500);
+        producer.close().unwrap();
+        consumers
+            .into_iter()
+            .map(|consumer| consumer.join().unwrap())
+            .fold((0, 0), |(items, sum), (i, s)| (items + i, sum + s))
+    });
+    assert_eq!(total, (500, (0..500).map(|x| x * 2).sum()));
+    let accounting = producer.accounting().unwrap();
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.acknowledged,
+            accounting.in_buffer
+        ),
+        (500, 500, 0)
+    );
+    producer.destroy().unwrap();
+}
+
+#[test]
+fn producers_racing_never_exceed_the_capacity() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("bound");
+    let capacity = 3;
+    let open = || {
+        RedisBuffer::<u32>::builder(&url, &name)
+            .capacity(capacity)
+            .connect()
+            .unwrap()
+    };
+    let watcher = open();
+    let done = AtomicBool::new(false);
+    let most = thread::scope(|scope| {
+        for p in 0..4 {
+            let open = &open;
+            scope.spawn(move || {
+                let buffer = open();
+                for i in 0..50 {
+                    buffer.put(p * 1000 + i).unwrap();
+                }
+            });
+        }
+        let sampler = scope.spawn(|| {
+            let mut most = 0;
+            while !done.load(Ordering::Relaxed) {
+                most = most.max(watcher.accounting().unwrap().in_buffer);
+            }
+            most
+        });
+        let consumer = open();
+        for _ in 0..200 {
+            consumer.get().unwrap();
+            consumer.acknowledge().unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        sampler.join().unwrap()
+    });
+    assert!(
+        most <= capacity as u64,
+        "{most} items in a buffer of {capacity}"
+    );
+    let accounting = watcher.accounting().unwrap();
+    assert_eq!((accounting.produced, accounting.acknowledged), (200, 200));
+    assert!(accounting.high_water <= capacity as u64);
+    assert!(
+        accounting.put_waits > 0,
+        "four producers on three places must wait"
+    );
+    watcher.destroy().unwrap();
+}
+
+#[test]
+fn bad_settings_are_clear_errors() {
+    let Some(url) = common::url() else { return };
+    let err = |builder: pc_redis::Builder<u32>| builder.connect().unwrap_err();
+    assert!(matches!(
+        err(fresh(&url, "zero").capacity(0)),
+        ConnectError::InvalidSetting(_)
+    ));
+    assert!(matches!(
+        err(fresh(&url, "huge").capacity(MAX_CAPACITY + 1)),
+        ConnectError::InvalidSetting(_)
+    ));
+    assert!(matches!(
+        err(fresh(&url, "deliveries").max_deliveries(0)),
+        ConnectError::InvalidSetting(_)
+    ));
+    assert!(matches!(
+        err(RedisBuffer::builder(&url, "a{b}")),
+        ConnectError::InvalidName(_)
+    ));
+    assert!(matches!(
+        err(RedisBuffer::builder(&url, "")),
+        ConnectError::InvalidName(_)
+    ));
+    let name = common::name("mismatch");
+    let made = RedisBuffer::<u32>::builder(&url, &name)
+        .capacity(5)
+        .connect()
+        .unwrap();
+    match err(RedisBuffer::builder(&url, &name).capacity(6)) {
+        ConnectError::CapacityMismatch {
+            existing,
+            requested,
+            ..
+        } => {
+            assert_eq!((existing.as_str(), requested), ("5", 6));
+        }
+        other => panic!("expected a capacity mismatch, got {other:?}"),
+    }
+    made.destroy().unwrap();
+    // A buffer at the largest capacity counts exactly.
+    let huge = fresh::<u32>(&url, "max")
+        .capacity(MAX_CAPACITY)
+        .connect()
+        .unwrap();
+    huge.put_batch(vec![1, 2]).unwrap();
+    assert_eq!(Buffer::capacity(&huge), MAX_CAPACITY);
+    assert_eq!(huge.accounting().unwrap().capacity, MAX_CAPACITY);
+    huge.destroy().unwrap();
+}
+
+#[test]
+fn get_batch_of_zero_returns_at_once_with_nothing() {
+    let Some(url) = common::url() else { return };
+    let buffer = fresh::<u32>(&url, "zero-batch").connect().unwrap();
+    let mut out = Vec::new();
+    assert_eq!(buffer.get_batch_into(&mut out, 0).unwrap(), 0);
+    assert!(matches!(
+        buffer.get_timeout(Duration::from_millis(10)),
+        Err(BufferGetError::Timeout)
+    ));
+    buffer.destroy().unwrap();
+}

@@ -1,0 +1,158 @@
+//! A Redis server for the tests: `PC_REDIS_URL` if set, else a throwaway `redis-server` on a Unix
+//! socket, else the tests are skipped with one line saying how to run them.
+
+#![allow(dead_code)]
+
+use std::env;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+
+use pc_redis::{Builder, RedisBuffer};
+
+/// The shared server's URL, or `None` (after saying so once) when there is none. With
+/// `PC_REDIS_REQUIRED=1` (as CI sets it) a missing server fails the test instead.
+pub fn url() -> Option<String> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    let url = URL.get_or_init(|| {
+        if let Ok(url) = env::var("PC_REDIS_URL") {
+            return Some(url);
+        }
+        let server = Server::start(&[])?;
+        let url = server.url.clone();
+        // The shared server lives as long as the test process (see `Server::start`).
+        std::mem::forget(server);
+        Some(url)
+    });
+    if url.is_none() {
+        assert!(
+            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
+            "PC_REDIS_REQUIRED=1 but there is no Redis server: set PC_REDIS_URL or install redis-server"
+        );
+        static SAID: OnceLock<()> = OnceLock::new();
+        SAID.get_or_init(|| {
+            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
+                "pc-redis: Redis tests skipped: no server (set PC_REDIS_URL=redis://127.0.0.1:6379/ or put redis-server on PATH)"
+            );
+        });
+    }
+    url.clone()
+}
+
+/// A buffer name no other test (or run) uses.
+pub fn name(test: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    format!(
+        "test-{test}-{}-{nanos:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A builder for a fresh buffer of this test on the shared server.
+pub fn fresh<T>(url: &str, test: &str) -> Builder<T> {
+    RedisBuffer::builder(url, &name(test))
+}
+
+/// A `redis-server` of the tests' own, on a Unix socket, without persistence.
+///
+/// It runs under `sh`, which kills it when the test process's end of its stdin closes: a server
+/// outlives neither a test that is killed nor the process of the shared server.
+pub struct Server {
+    pub url: String,
+    pub socket: PathBuf,
+    child: Child,
+    stdin: Mutex<Option<ChildStdin>>,
+}
+
+/// Runs `redis-server "$@"` until the test process's end of stdin closes; the shell's stdout
+/// (the server's log) ends when the server does, whether it was stopped or never started.
+const WATCHED: &str = r#"exec 3<&0
+redis-server "$@" </dev/null & server=$!
+{ read _ <&3; kill $server; } >/dev/null 2>&1 &
+wait $server"#;
+
+impl Server {
+    /// Starts a server with `extra` arguments; `None` if `redis-server` cannot be run.
+    pub fn start(extra: &[&str]) -> Option<Self> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = env::temp_dir().join(format!(
+            "pc-redis-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&socket);
+        Self::start_on(socket, extra)
+    }
+
+    fn start_on(socket: PathBuf, extra: &[&str]) -> Option<Self> {
+        let mut args = vec![
+            "--port".to_string(),
+            "0".into(),
+            "--unixsocket".into(),
+            socket.display().to_string(),
+            "--save".into(),
+            String::new(),
+            "--appendonly".into(),
+            "no".into(),
+        ];
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHED)
+            .arg("sh")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let stdin = child.stdin.take();
+        let mut lines = BufReader::new(child.stdout.take()?).lines();
+        // The server says when it accepts connections; it says nothing if it cannot start.
+        let ready = lines.by_ref().map_while(Result::ok).any(|line| {
+            line.to_ascii_lowercase()
+                .contains("ready to accept connections")
+        });
+        if !ready {
+            drop(stdin);
+            let _ = child.wait();
+            return None;
+        }
+        thread::spawn(move || lines.for_each(drop));
+        Some(Self {
+            url: format!("redis+unix://{}", socket.display()),
+            socket,
+            child,
+            stdin: Mutex::new(stdin),
+        })
+    }
+
+    /// Stops the server and waits until it is gone.
+    pub fn stop(&mut self) {
+        drop(self.stdin.lock().unwrap().take());
+        let _ = self.child.wait();
+    }
+
+    /// Starts a new server on the same socket, with nothing in it (persistence is off).
+    pub fn restart(&mut self, extra: &[&str]) {
+        self.stop();
+        let _ = std::fs::remove_file(&self.socket);
+        let fresh = Self::start_on(self.socket.clone(), extra).expect("the server restarts");
+        *self = fresh;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
