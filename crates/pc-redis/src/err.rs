@@ -12,10 +12,14 @@ use thiserror::Error;
 pub enum RedisError {
     /// The client or the server reported an error.
     #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
+    Redis(#[source] redis::RedisError),
     /// The server answered with a reply of an unexpected shape.
     #[error("unexpected reply from redis: {0}")]
     Reply(String),
+    /// The buffer's keys are gone from the server: it was restarted without persistence, or
+    /// the buffer was destroyed.
+    #[error("the buffer no longer exists on the server (restarted without persistence, or destroyed)")]
+    Gone,
     /// An item could not be encoded (its `Serialize` implementation failed).
     #[error("cannot encode the item: {0}")]
     Encode(String),
@@ -27,6 +31,17 @@ impl fmt::Debug for RedisError {
             Self::Redis(err) => write!(f, "Redis({:?}: {err})", err.kind()),
             Self::Reply(what) => f.debug_tuple("Reply").field(what).finish(),
             Self::Encode(why) => f.debug_tuple("Encode").field(why).finish(),
+            Self::Gone => f.write_str("Gone"),
+        }
+    }
+}
+
+impl From<redis::RedisError> for RedisError {
+    fn from(err: redis::RedisError) -> Self {
+        if err.code() == Some("PCGONE") {
+            Self::Gone
+        } else {
+            Self::Redis(err)
         }
     }
 }
@@ -42,7 +57,7 @@ impl RedisError {
                     || err.is_connection_refusal()
                     || err.is_timeout()
             }
-            Self::Reply(_) | Self::Encode(_) => false,
+            Self::Reply(_) | Self::Encode(_) | Self::Gone => false,
         }
     }
 }

@@ -34,6 +34,16 @@ local function bury(items, meta, dead, room, group, id, reason)
 end
 ";
 
+/// Fails a script on a buffer whose keys are gone (a server restarted without persistence, or
+/// `destroy`): the caller gets a clear error instead of a half-made buffer.
+const EXISTS: &str = r"
+local function exists(meta)
+  if not redis.call('HGET', meta, 'capacity') then
+    return redis.error_reply('PCGONE the buffer no longer exists on the server')
+  end
+end
+";
+
 /// KEYS: meta, items. ARGV: capacity, group.
 /// Returns 'ok', or the capacity the buffer already has when it differs.
 const CONNECT: &str = r"
@@ -56,6 +66,8 @@ return 'ok'
 /// room for go in, in order. Returns `{skipped, inserted}`, or `{-1, 0}` when closed.
 const PUT: &str = r"
 local meta = KEYS[2]
+local gone = exists(meta)
+if gone then return gone end
 if redis.call('HGET', meta, 'closed') == '1' then return {-1, 0} end
 local first = tonumber(ARGV[2])
 local n = #ARGV - 2
@@ -94,6 +106,8 @@ const TAKE: &str = r"
 local items, meta, dead, room = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, me, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local lease, most = tonumber(ARGV[5]), tonumber(ARGV[6])
+local gone = exists(meta)
+if gone then return gone end
 local out = {}
 if lease > 0 then
   local reclaimed = 0
@@ -166,6 +180,8 @@ return renewed
 
 /// KEYS: meta, room. Closes and wakes every blocked producer so that it sees it.
 const CLOSE: &str = r"
+local gone = exists(KEYS[1])
+if gone then return gone end
 redis.call('HSET', KEYS[1], 'closed', 1)
 wake(KEYS[2], 64)
 return 1
@@ -184,10 +200,10 @@ pub(crate) struct Scripts {
 
 impl Scripts {
     pub(crate) fn new() -> Self {
-        let with_helpers = |body: &str| Script::new(&format!("{WAKE}{BURY}{body}"));
+        let with_helpers = |body: &str| Script::new(&format!("{EXISTS}{WAKE}{BURY}{body}"));
         Self {
             connect: Script::new(CONNECT),
-            put: Script::new(PUT),
+            put: with_helpers(PUT),
             take: with_helpers(TAKE),
             ack: with_helpers(ACK),
             bury: with_helpers(BURY_ONE),

@@ -156,3 +156,20 @@ impl Drop for Server {
         self.stop();
     }
 }
+
+/// A server of the test's own (to stop, restart or protect with a password), or `None` (after
+/// saying so) when `redis-server` cannot be run; with `PC_REDIS_REQUIRED=1` that fails instead.
+pub fn own_server(extra: &[&str]) -> Option<Server> {
+    let server = Server::start(extra);
+    if server.is_none() {
+        assert!(
+            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
+            "PC_REDIS_REQUIRED=1 but redis-server cannot be started"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "pc-redis: a test with a server of its own skipped: redis-server is not on PATH"
+        );
+    }
+    server
+}
