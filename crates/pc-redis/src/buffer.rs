@@ -612,6 +612,13 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                 Ok((_, entries)) => entries,
                 Err(err) => break Err(BufferGetError::Transport(err)),
             };
+            if entries.iter().any(|entry| entry.redelivered) {
+                // A reclaim takes over at most `max` items: look again at once for more.
+                let mut last = lock(&self.last_reclaim);
+                *last = last
+                    .checked_sub(self.shared.reclaim_interval)
+                    .unwrap_or(*last);
+            }
             if !entries.is_empty() {
                 match self.accept(entries, out) {
                     Ok(0) => continue,

@@ -18,7 +18,9 @@ pub enum RedisError {
     Reply(String),
     /// The buffer's keys are gone from the server: it was restarted without persistence, or
     /// the buffer was destroyed.
-    #[error("the buffer no longer exists on the server (restarted without persistence, or destroyed)")]
+    #[error(
+        "the buffer no longer exists on the server (restarted without persistence, or destroyed)"
+    )]
     Gone,
     /// An item could not be encoded (its `Serialize` implementation failed).
     #[error("cannot encode the item: {0}")]

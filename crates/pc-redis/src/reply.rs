@@ -10,6 +10,8 @@ use crate::err::RedisError;
 pub(crate) struct Entry {
     pub(crate) id: String,
     pub(crate) data: Vec<u8>,
+    /// Taken over from a consumer whose lease ran out.
+    pub(crate) redelivered: bool,
 }
 
 fn unexpected(what: &str, value: &Value) -> RedisError {
@@ -59,10 +61,11 @@ pub(crate) fn taken(value: Value) -> Result<(i64, Vec<Entry>), RedisError> {
         .into_iter()
         .map(|entry| {
             let mut fields = array(entry)?.into_iter();
-            match (fields.next(), fields.next()) {
-                (Some(id), Some(data)) => Ok(Entry {
+            match (fields.next(), fields.next(), fields.next()) {
+                (Some(id), Some(data), Some(redelivered)) => Ok(Entry {
                     id: text(id)?,
                     data: bytes(data)?,
+                    redelivered: int(&redelivered)? == 1,
                 }),
                 _ => Err(RedisError::Reply("a short entry".into())),
             }
@@ -93,6 +96,7 @@ pub(crate) fn read_group(value: Value) -> Result<Vec<Entry>, RedisError> {
             Ok(Entry {
                 id: text(id)?,
                 data: bytes(data)?,
+                redelivered: false,
             })
         })
         .collect()

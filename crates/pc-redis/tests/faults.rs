@@ -25,7 +25,9 @@ fn a_bad_url_or_an_unreachable_server_fails_the_connect_clearly() {
 
 #[test]
 fn a_server_that_is_gone_is_a_transport_error_with_the_item_handed_back() {
-    let Some(mut server) = common::own_server(&[]) else { return };
+    let Some(mut server) = common::own_server(&[]) else {
+        return;
+    };
     let buffer = RedisBuffer::<u32>::builder(&server.url, "gone")
         .retries(1)
         .connect()
@@ -46,13 +48,17 @@ fn a_server_that_is_gone_is_a_transport_error_with_the_item_handed_back() {
     assert!(matches!(buffer.get(), Err(BufferGetError::Transport(_))));
     assert!(buffer.accounting().is_err());
     assert!(buffer.close().is_err());
-    let err = RedisBuffer::<u32>::builder(&server.url, "gone").connect().unwrap_err();
+    let err = RedisBuffer::<u32>::builder(&server.url, "gone")
+        .connect()
+        .unwrap_err();
     assert!(matches!(err, ConnectError::Unreachable(_)), "{err:?}");
 }
 
 #[test]
 fn a_server_restarted_without_its_data_says_the_buffer_is_gone() {
-    let Some(mut server) = common::own_server(&[]) else { return };
+    let Some(mut server) = common::own_server(&[]) else {
+        return;
+    };
     let buffer = RedisBuffer::<u32>::builder(&server.url, "restarted")
         .capacity(4)
         .connect()
@@ -86,12 +92,19 @@ fn wrong_credentials_are_refused_without_repeating_them() {
         return;
     };
     let wrong = format!("{}?pass=wrong-staple-1234", server.url);
-    let err = RedisBuffer::<u32>::builder(&wrong, "secret").connect().unwrap_err();
+    let err = RedisBuffer::<u32>::builder(&wrong, "secret")
+        .connect()
+        .unwrap_err();
     assert!(matches!(err, ConnectError::Unreachable(_)), "{err:?}");
     let said = format!("{err} {err:?} {:?}", std::error::Error::source(&err));
-    assert!(!said.contains("wrong-staple"), "the password leaked: {said}");
+    assert!(
+        !said.contains("wrong-staple"),
+        "the password leaked: {said}"
+    );
     let right = format!("{}?pass=right-horse-battery", server.url);
-    let buffer = RedisBuffer::<u32>::builder(&right, "secret").connect().unwrap();
+    let buffer = RedisBuffer::<u32>::builder(&right, "secret")
+        .connect()
+        .unwrap();
     buffer.put(1).unwrap();
     assert_eq!(buffer.get().unwrap(), 1);
     assert!(!format!("{buffer:?}").contains("right-horse"));

@@ -1,0 +1,448 @@
+//! Producers and consumers in separate processes (this binary run again as a child): the bound
+//! under racing producer processes, kill -9 of a consumer and of a producer, close across
+//! processes. Every wait on a child is bounded; nothing sleeps to synchronise.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::env;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pc_redis::RedisBuffer;
+
+/// How long any child may take before the test fails.
+const CHILD_LIMIT: Duration = Duration::from_secs(60);
+
+const LEASE: Duration = Duration::from_millis(500);
+const RECLAIM: Duration = Duration::from_millis(100);
+
+fn open(url: &str, name: &str, capacity: usize) -> RedisBuffer<u64> {
+    RedisBuffer::builder(url, name)
+        .capacity(capacity)
+        .lease(LEASE)
+        .reclaim_interval(RECLAIM)
+        .connect()
+        .expect("connect")
+}
+
+/// A scenario and its name.
+type Test = (&'static str, fn(&str));
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("child") {
+        child(&args[1..]);
+        return ExitCode::SUCCESS;
+    }
+    let Some(url) = common::url() else {
+        return ExitCode::SUCCESS;
+    };
+    let filter = args.iter().find(|arg| !arg.starts_with('-'));
+    let tests: [Test; 4] = [
+        (
+            "producer_processes_racing_never_exceed_the_capacity",
+            racing_producers,
+        ),
+        ("a_consumer_killed_at_random_loses_nothing", killed_consumer),
+        (
+            "a_producer_killed_and_restarted_with_its_id_puts_nothing_twice",
+            killed_producer,
+        ),
+        (
+            "close_ends_consumers_in_every_process",
+            close_across_processes,
+        ),
+    ];
+    for (name, test) in tests {
+        if filter.is_some_and(|filter| !name.contains(filter.as_str())) {
+            continue;
+        }
+        let started = Instant::now();
+        test(&url);
+        println!(
+            "test {name} ... ok ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// What a child process does, by its first argument.
+fn child(args: &[String]) {
+    let (role, url, name) = (&args[0], &args[1], &args[2]);
+    let number = |i: usize| args[i].parse::<u64>().expect("a number");
+    match role.as_str() {
+        // producer URL NAME CAPACITY FIRST COUNT: puts FIRST..FIRST+COUNT.
+        "producer" => {
+            let buffer = open(url, name, number(3) as usize);
+            let first = number(4);
+            for item in first..first + number(5) {
+                buffer.put(item).expect("put");
+            }
+        }
+        // resuming URL NAME ID TOTAL: puts 0..TOTAL from where the server says this id got to,
+        // printing each item once the put returned.
+        "resuming" => {
+            let buffer = RedisBuffer::<u64>::builder(url, name)
+                .capacity(10_000)
+                .producer_id(args[3].clone())
+                .connect()
+                .expect("connect");
+            for item in buffer.accepted().expect("accepted")..number(4) {
+                buffer.put(item).expect("put");
+                println!("P {item}");
+            }
+        }
+        // consumer URL NAME CAPACITY: takes in batches of 8 until closed, printing "T id" when an
+        // item is taken and "A id" once it is acknowledged, then "done N".
+        "consumer" => {
+            let buffer = open(url, name, number(3) as usize);
+            let mut batch = Vec::new();
+            let mut done = 0;
+            loop {
+                batch.clear();
+                match buffer.get_batch_into(&mut batch, 8) {
+                    Ok(_) => {}
+                    Err(err) if err.is_closed() => break,
+                    Err(err) => panic!("get: {err}"),
+                }
+                for item in &batch {
+                    println!("T {item}");
+                }
+                buffer.acknowledge().expect("acknowledge");
+                for item in &batch {
+                    println!("A {item}");
+                }
+                done += batch.len();
+            }
+            println!("done {done}");
+        }
+        other => panic!("no child role {other}"),
+    }
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env::current_exe().expect("this binary"))
+        .arg("child")
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn a child")
+}
+
+/// Waits for `child` to exit, killing it and failing after [`CHILD_LIMIT`].
+fn wait(mut child: Child) -> std::process::ExitStatus {
+    let id = child.id();
+    let (done, exited) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(child.wait());
+    });
+    match exited.recv_timeout(CHILD_LIMIT) {
+        Ok(status) => status.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            panic!("child {id} did not end within {CHILD_LIMIT:?}");
+        }
+    }
+}
+
+/// The child's stdout, line by line, on a thread; `on_line` sees each line with the number of
+/// lines so far and may kill the child.
+fn lines(
+    child: &mut Child,
+    mut on_line: impl FnMut(&str, usize) + Send + 'static,
+) -> thread::JoinHandle<Vec<String>> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("a line");
+            on_line(&line, all.len() + 1);
+            all.push(line);
+        }
+        all
+    })
+}
+
+fn kill_9(pid: u32) {
+    let status = Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// A pseudo-random number in `range`, different each run.
+fn random(range: std::ops::RangeInclusive<usize>, salt: usize) -> usize {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mixed = (nanos as usize ^ salt.wrapping_mul(0x9E37_79B9)).wrapping_mul(0x85EB_CA6B);
+    range.start() + (mixed >> 7) % (range.end() - range.start() + 1)
+}
+
+fn racing_producers(url: &str) {
+    let name = common::name("racing");
+    let capacity = 3;
+    let per_producer = 60;
+    let watcher = open(url, &name, capacity);
+    let children: Vec<Child> = (0..4_u64)
+        .map(|p| {
+            let first = (p * 1000).to_string();
+            spawn(&[
+                "producer",
+                url,
+                &name,
+                "3",
+                &first,
+                &per_producer.to_string(),
+            ])
+        })
+        .collect();
+    let done = AtomicBool::new(false);
+    let (most, samples, got) = thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let (mut most, mut samples) = (0, 0);
+            while !done.load(Ordering::Relaxed) {
+                most = most.max(watcher.accounting().expect("accounting").in_buffer);
+                samples += 1;
+            }
+            (most, samples)
+        });
+        let consumer = open(url, &name, capacity);
+        let mut got = HashSet::new();
+        while got.len() < 4 * per_producer {
+            got.insert(consumer.get().expect("get"));
+            consumer.acknowledge().expect("acknowledge");
+        }
+        done.store(true, Ordering::Relaxed);
+        let (most, samples) = sampler.join().expect("sampler");
+        (most, samples, got)
+    });
+    for child in children {
+        assert!(wait(child).success());
+    }
+    assert!(
+        most <= capacity as u64,
+        "{most} in flight with capacity {capacity}"
+    );
+    assert!(
+        samples > 10,
+        "the bound was sampled throughout ({samples} samples)"
+    );
+    let expected: HashSet<u64> = (0..4)
+        .flat_map(|p| (0..per_producer as u64).map(move |i| p * 1000 + i))
+        .collect();
+    assert_eq!(got, expected);
+    let accounting = watcher.accounting().expect("accounting");
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.acknowledged,
+            accounting.in_buffer
+        ),
+        (240, 240, 0)
+    );
+    assert!(accounting.high_water <= capacity as u64);
+    watcher.destroy().expect("destroy");
+}
+
+fn killed_consumer(url: &str) {
+    let trials = 20;
+    let items = 200_u64;
+    let mut recoveries = Vec::new();
+    let mut redelivered_total = 0;
+    for trial in 0..trials {
+        let name = common::name("killed-consumer");
+        let buffer = open(url, &name, 256);
+        buffer.put_batch((0..items).collect()).expect("put");
+        buffer.close().expect("close");
+        let mut victim = spawn(&["consumer", url, &name, "256"]);
+        let pid = victim.id();
+        let kill_at = random(1..=120, trial);
+        let (killed_tx, killed) = mpsc::channel();
+        let reader = lines(&mut victim, move |_, count| {
+            if count == kill_at {
+                kill_9(pid);
+                let _ = killed_tx.send(Instant::now());
+            }
+        });
+        let killed_at = killed
+            .recv_timeout(CHILD_LIMIT)
+            .expect("the victim was killed");
+        let status = wait(victim);
+        assert!(!status.success(), "trial {trial}: the victim was killed");
+        let output = reader.join().expect("reader");
+        let (mut taken, mut acked) = (BTreeSet::new(), BTreeSet::new());
+        for line in &output {
+            match line.split_once(' ') {
+                Some(("T", item)) => {
+                    taken.insert(item.parse::<u64>().expect("an item"));
+                }
+                Some(("A", item)) => {
+                    acked.insert(item.parse::<u64>().expect("an item"));
+                }
+                _ => {}
+            }
+        }
+        // Its pending items: taken, and not known to be acknowledged.
+        let pending: BTreeSet<u64> = taken.difference(&acked).copied().collect();
+        let mut survivor_got = BTreeSet::new();
+        let mut last_pending_back = None;
+        loop {
+            match buffer.get() {
+                Ok(item) => {
+                    assert!(
+                        survivor_got.insert(item),
+                        "trial {trial}: {item} twice to the survivor"
+                    );
+                    assert!(
+                        !acked.contains(&item),
+                        "trial {trial}: {item} acknowledged, then redelivered"
+                    );
+                    if pending.contains(&item) {
+                        last_pending_back = Some(Instant::now());
+                    }
+                    buffer.acknowledge().expect("acknowledge");
+                }
+                Err(err) if err.is_closed() => break,
+                Err(err) => panic!("trial {trial}: {err}"),
+            }
+        }
+        let accounting = buffer.accounting().expect("accounting");
+        let twice: BTreeSet<u64> = survivor_got.intersection(&taken).copied().collect();
+        assert!(
+            twice.is_subset(&pending),
+            "trial {trial}: duplicates only among the victim's pending items"
+        );
+        // Each duplicate was counted as redelivered; so were items the victim had taken but
+        // not yet printed when it died (at most one batch of 8).
+        let redelivered = accounting.redelivered as usize;
+        assert!(
+            (twice.len()..=twice.len() + 8).contains(&redelivered),
+            "trial {trial}: {redelivered} redelivered, {} seen twice",
+            twice.len()
+        );
+        let all: BTreeSet<u64> = survivor_got.union(&taken).copied().collect();
+        assert_eq!(all.len() as u64, items, "trial {trial}: nothing lost");
+        assert_eq!(
+            (
+                accounting.produced,
+                accounting.acknowledged,
+                accounting.dead,
+                accounting.in_buffer
+            ),
+            (items, items, 0, 0),
+            "trial {trial}"
+        );
+        if let Some(back) = last_pending_back {
+            let recovery = back - killed_at;
+            assert!(
+                recovery <= LEASE + RECLAIM + Duration::from_secs(1),
+                "trial {trial}: recovered in {recovery:?}"
+            );
+            recoveries.push(recovery);
+        }
+        redelivered_total += accounting.redelivered;
+        buffer.destroy().expect("destroy");
+    }
+    recoveries.sort();
+    println!(
+        "  {trials} trials: 0 lost, {redelivered_total} redelivered (all among the victim's pending items); recovery after kill -9 {:?} to {:?} (lease {LEASE:?}, reclaim every {RECLAIM:?})",
+        recoveries.first().unwrap_or(&Duration::ZERO),
+        recoveries.last().unwrap_or(&Duration::ZERO),
+    );
+}
+
+fn killed_producer(url: &str) {
+    let total = 300_u64;
+    for trial in 0..5 {
+        let name = common::name("killed-producer");
+        let id = format!("producer-{trial}");
+        let mut first = spawn(&["resuming", url, &name, &id, &total.to_string()]);
+        let pid = first.id();
+        let kill_at = random(1..=250, trial);
+        let reader = lines(&mut first, move |_, count| {
+            if count == kill_at {
+                kill_9(pid);
+            }
+        });
+        assert!(
+            !wait(first).success(),
+            "trial {trial}: the producer was killed"
+        );
+        reader.join().expect("reader");
+        let restarted = spawn(&["resuming", url, &name, &id, &total.to_string()]);
+        assert!(wait(restarted).success());
+        let buffer = open(url, &name, 10_000);
+        buffer.close().expect("close");
+        let mut got = Vec::new();
+        loop {
+            match buffer.get_batch_into(&mut got, 64) {
+                Ok(_) => buffer.acknowledge().expect("acknowledge"),
+                Err(err) if err.is_closed() => break,
+                Err(err) => panic!("trial {trial}: {err}"),
+            }
+        }
+        assert_eq!(
+            got,
+            (0..total).collect::<Vec<_>>(),
+            "trial {trial}: each item once, in order"
+        );
+        let accounting = buffer.accounting().expect("accounting");
+        assert_eq!(
+            (accounting.produced, accounting.acknowledged),
+            (total, total)
+        );
+        buffer.destroy().expect("destroy");
+    }
+}
+
+fn close_across_processes(url: &str) {
+    let name = common::name("close");
+    let buffer = open(url, &name, 32);
+    let mut consumers: Vec<Child> = (0..3)
+        .map(|_| spawn(&["consumer", url, &name, "32"]))
+        .collect();
+    let readers: Vec<_> = consumers
+        .iter_mut()
+        .map(|child| lines(child, |_, _| {}))
+        .collect();
+    buffer.put_batch((0..300).collect()).expect("put");
+    buffer.close().expect("close");
+    for child in consumers {
+        assert!(wait(child).success(), "every consumer ends after close");
+    }
+    let mut done = 0;
+    let mut acked = HashSet::new();
+    for reader in readers {
+        for line in reader.join().expect("reader") {
+            if let Some(count) = line.strip_prefix("done ") {
+                done += count.parse::<u64>().expect("a count");
+            } else if let Some(item) = line.strip_prefix("A ") {
+                assert!(
+                    acked.insert(item.parse::<u64>().expect("an item")),
+                    "{item} twice"
+                );
+            }
+        }
+    }
+    assert_eq!(done, 300);
+    assert_eq!(acked, (0..300).collect());
+    let accounting = buffer.accounting().expect("accounting");
+    assert_eq!(
+        (
+            accounting.acknowledged,
+            accounting.in_buffer,
+            accounting.redelivered
+        ),
+        (300, 0, 0)
+    );
+    buffer.destroy().expect("destroy");
+}
