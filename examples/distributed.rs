@@ -67,7 +67,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn arg<'a>(args: &'a [String], i: usize) -> Result<&'a str> {
+fn arg(args: &[String], i: usize) -> Result<&str> {
     args.get(i)
         .map(String::as_str)
         .ok_or_else(|| "usage: distributed [worker NAME | produce NAME COUNT]".into())
