@@ -143,6 +143,21 @@ pub trait Buffer<T> {
         Ok(())
     }
 
+    /// [`acknowledge`](Self::acknowledge), then
+    /// [`get_batch_into_waited`](Self::get_batch_into_waited): what a consumer does between two
+    /// batches. A buffer behind a broker sends both in one round trip; the default calls the two
+    /// in turn (for an in-memory buffer, only the get).
+    #[inline]
+    fn acknowledge_and_get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<Self::TransportError>> {
+        self.acknowledge().map_err(BufferGetError::Transport)?;
+        self.get_batch_into_waited(out, max, waited)
+    }
+
     /// Closes the buffer: puts fail from now on, gets drain what is left. Idempotent.
     fn close(&self) -> Result<(), Self::TransportError>;
 
@@ -350,6 +365,16 @@ macro_rules! forward_buffer {
             #[inline]
             fn acknowledge(&self) -> Result<(), Self::TransportError> {
                 (**self).acknowledge()
+            }
+
+            #[inline]
+            fn acknowledge_and_get_batch_into_waited(
+                &self,
+                out: &mut Vec<T>,
+                max: usize,
+                waited: &mut Duration,
+            ) -> Result<usize, BufferGetError<Self::TransportError>> {
+                (**self).acknowledge_and_get_batch_into_waited(out, max, waited)
             }
 
             fn close(&self) -> Result<(), Self::TransportError> {

@@ -66,7 +66,17 @@ impl<T: Serialize + DeserializeOwned> Buffer<T> for RedisBuffer<T> {
         max: usize,
         waited: &mut Duration,
     ) -> Result<usize, BufferGetError<RedisError>> {
-        self.take(out, max, None::<Instant>, waited)
+        self.take(out, max, None::<Instant>, waited, false)
+    }
+
+    /// One round trip: the take script acknowledges first.
+    fn acknowledge_and_get_batch_into_waited(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        waited: &mut Duration,
+    ) -> Result<usize, BufferGetError<RedisError>> {
+        self.take(out, max, None, waited, true)
     }
 
     fn acknowledge(&self) -> Result<(), RedisError> {

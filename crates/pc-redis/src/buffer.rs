@@ -54,6 +54,8 @@ pub struct RedisBuffer<T> {
     last_reclaim: Mutex<Instant>,
     /// The last reading of the counters, for the trait's readings that cannot fail.
     last_stats: Mutex<BufferStats>,
+    /// Counts made outside the scripts, sent with the next script call.
+    tally: Mutex<Tally>,
     _renewer: Renewer,
     items: PhantomData<fn(T) -> T>,
 }
@@ -75,6 +77,16 @@ pub(crate) struct Shared {
     retries: u32,
     /// The ids each thread took and has not acknowledged.
     pub(crate) taken: Mutex<HashMap<ThreadId, Vec<String>>>,
+}
+
+/// Counts made where no script runs (a blocking read, a wait), for the next script call to add.
+#[derive(Default)]
+struct Tally {
+    got: u64,
+    put_waits: u64,
+    put_wait_us: u64,
+    get_waits: u64,
+    get_wait_us: u64,
 }
 
 /// The next sequence number of this producer; unknown after a put whose outcome is unknown.
@@ -172,6 +184,7 @@ impl<T> RedisBuffer<T> {
             }),
             last_reclaim: Mutex::new(Instant::now()),
             last_stats: Mutex::new(BufferStats::default()),
+            tally: Mutex::new(Tally::default()),
             _renewer: renewer,
             items: PhantomData,
             shared,
@@ -255,6 +268,7 @@ impl<T> RedisBuffer<T> {
     pub fn close(&self) -> Result<(), RedisError> {
         let keys = &self.shared.keys;
         self.with_connection(|connection| {
+            self.flush_tally(connection)?;
             let _: i64 = self
                 .shared
                 .scripts
@@ -273,6 +287,7 @@ impl<T> RedisBuffer<T> {
     /// The transport failed.
     pub fn accounting(&self) -> Result<Accounting, RedisError> {
         let counters = self.with_connection(|connection| {
+            self.flush_tally(connection)?;
             let all: Value = redis::cmd("HGETALL")
                 .arg(&self.shared.keys.meta)
                 .query(connection)?;
@@ -348,23 +363,56 @@ impl<T> RedisBuffer<T> {
         }
     }
 
-    fn add_wait(&self, field: &str, waited: Duration) {
-        let time_field = if field == "put_waits" {
-            "put_wait_us"
+    /// Takes the tally for a script call, as its text argument (empty when there is nothing).
+    /// The counters inform: a tally lost with a failed call is not sent again.
+    fn take_tally(&self) -> String {
+        let tally = std::mem::take(&mut *lock(&self.tally));
+        let Tally {
+            got,
+            put_waits,
+            put_wait_us,
+            get_waits,
+            get_wait_us,
+        } = tally;
+        if got + put_waits + get_waits == 0 {
+            return String::new();
+        }
+        format!("{got} {put_waits} {put_wait_us} {get_waits} {get_wait_us}")
+    }
+
+    /// Sends the tally now (before a reading or a close, so that they include this caller's).
+    fn flush_tally(&self, connection: &mut Connection) -> Result<(), RedisError> {
+        let text = self.take_tally();
+        if text.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        let fields = [
+            "got",
+            "put_waits",
+            "put_wait_us",
+            "get_waits",
+            "get_wait_us",
+        ];
+        for (field, value) in fields.iter().zip(text.split(' ')) {
+            if value != "0" {
+                pipe.hincr(&self.shared.keys.meta, *field, value).ignore();
+            }
+        }
+        pipe.exec(connection)?;
+        Ok(())
+    }
+
+    fn add_wait(&self, put: bool, waited: Duration) {
+        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        let mut tally = lock(&self.tally);
+        if put {
+            tally.put_waits += 1;
+            tally.put_wait_us += micros;
         } else {
-            "get_wait_us"
-        };
-        let micros = i64::try_from(waited.as_micros()).unwrap_or(i64::MAX);
-        // The counters inform; a failure to count does not fail the operation that waited.
-        let _ = self.with_connection(|connection| {
-            redis::pipe()
-                .hincr(&self.shared.keys.meta, field, 1)
-                .ignore()
-                .hincr(&self.shared.keys.meta, time_field, micros)
-                .ignore()
-                .exec(connection)?;
-            Ok(())
-        });
+            tally.get_waits += 1;
+            tally.get_wait_us += micros;
+        }
     }
 }
 
@@ -448,13 +496,20 @@ impl<T: Serialize> RedisBuffer<T> {
         }
         let mut done = 0;
         let mut wait_started = None;
+        // Whether the server counts this call among the producers waiting for room (then an
+        // acknowledgement wakes it).
+        let mut waiting = false;
         let outcome = loop {
             if done == encoded.len() {
                 break Ok(());
             }
             let chunk = &encoded[done..encoded.len().min(done + MAX_BATCH)];
-            match self.put_chunk(chunk) {
-                Ok(Some(accepted)) => done += accepted,
+            let will_wait = deadline.is_none_or(|deadline| Instant::now() < deadline);
+            match self.put_chunk(chunk, waiting, will_wait) {
+                Ok(Some(accepted)) => {
+                    done += accepted;
+                    waiting = will_wait && accepted < chunk.len();
+                }
                 Ok(None) => break Err(BufferPutError::Closed(())),
                 Err(err) => break Err(BufferPutError::Transport((), err)),
             }
@@ -463,7 +518,12 @@ impl<T: Serialize> RedisBuffer<T> {
             }
             let now = Instant::now();
             let block = match deadline {
-                Some(deadline) if now >= deadline => break Err(BufferPutError::Timeout(())),
+                Some(deadline) if now >= deadline => {
+                    if waiting {
+                        self.stop_waiting();
+                    }
+                    break Err(BufferPutError::Timeout(()));
+                }
                 Some(deadline) => (deadline - now).min(self.shared.poll),
                 None => self.shared.poll,
             };
@@ -483,7 +543,7 @@ impl<T: Serialize> RedisBuffer<T> {
         if let Some(started) = wait_started {
             let time = started.elapsed();
             *waited += time;
-            self.add_wait("put_waits", time);
+            self.add_wait(true, time);
         }
         outcome.map_err(|err| err.map(|()| items.split_off(done)))
     }
@@ -491,7 +551,31 @@ impl<T: Serialize> RedisBuffer<T> {
     /// Sends one chunk with this producer's next sequence numbers, again on a fresh connection
     /// if the transport fails (the server skips what a lost reply had already put). Returns how
     /// many items the server has now (put or found put before), or `None` if it is closed.
-    fn put_chunk(&self, chunk: &[Vec<u8>]) -> Result<Option<usize>, RedisError> {
+    /// Takes this producer off the server's count of producers waiting for room.
+    fn stop_waiting(&self) {
+        // A count left too high only wakes producers that are not waiting.
+        let _ = self.with_connection(|connection| {
+            let _: i64 = redis::cmd("HINCRBY")
+                .arg(&self.shared.keys.meta)
+                .arg("put_waiting")
+                .arg(-1)
+                .query(connection)?;
+            Ok(())
+        });
+    }
+
+    fn put_chunk(
+        &self,
+        chunk: &[Vec<u8>],
+        was_waiting: bool,
+        will_wait: bool,
+    ) -> Result<Option<usize>, RedisError> {
+        let waits = match (was_waiting, will_wait) {
+            (false, false) => "00",
+            (false, true) => "01",
+            (true, false) => "10",
+            (true, true) => "11",
+        };
         // Held across the call: the server must see this producer's sequences in order.
         let mut sequence = lock(&self.sequence);
         let shared = &self.shared;
@@ -517,7 +601,9 @@ impl<T: Serialize> RedisBuffer<T> {
                     .key(&shared.keys.producers)
                     .key(&shared.keys.room)
                     .arg(&shared.producer)
-                    .arg(start);
+                    .arg(start)
+                    .arg(waits)
+                    .arg(self.take_tally());
                 for bytes in chunk {
                     call.arg(bytes.as_slice());
                 }
@@ -578,7 +664,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
         out: &mut Vec<T>,
         max: usize,
     ) -> Result<usize, BufferGetError<RedisError>> {
-        self.take(out, max, None, &mut Duration::default())
+        self.take(out, max, None, &mut Duration::default(), false)
     }
 
     pub(crate) fn get_one(
@@ -587,7 +673,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
         waited: &mut Duration,
     ) -> Result<T, BufferGetError<RedisError>> {
         let mut out = Vec::with_capacity(1);
-        self.take(&mut out, 1, deadline, waited)?;
+        self.take(&mut out, 1, deadline, waited, false)?;
         out.pop().ok_or_else(|| {
             BufferGetError::Transport(RedisError::Reply("a take that took nothing".into()))
         })
@@ -599,14 +685,29 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
         max: usize,
         deadline: Option<Instant>,
         waited: &mut Duration,
+        acknowledge: bool,
     ) -> Result<usize, BufferGetError<RedisError>> {
+        let mut acks = Vec::new();
+        if acknowledge {
+            acks = lock(&self.shared.taken)
+                .remove(&thread::current().id())
+                .unwrap_or_default();
+        }
         if max == 0 {
-            return Ok(0);
+            if acks.is_empty() {
+                return Ok(0);
+            }
+            // Only the acknowledgement was asked for.
+            lock(&self.shared.taken).insert(thread::current().id(), acks);
+            return self
+                .acknowledge()
+                .map(|()| 0)
+                .map_err(BufferGetError::Transport);
         }
         let max = max.min(MAX_BATCH);
         let mut wait_started = None;
         let outcome = loop {
-            let taken = self.take_now(max);
+            let taken = self.take_now(max, std::mem::take(&mut acks));
             let entries = match taken {
                 Ok((1, _)) => break Err(BufferGetError::Closed),
                 Ok((_, entries)) => entries,
@@ -647,13 +748,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                     .arg(">")
                     .query(connection)?;
                 let entries = reply::read_group(read)?;
-                if !entries.is_empty() {
-                    let _: i64 = redis::cmd("HINCRBY")
-                        .arg(&self.shared.keys.meta)
-                        .arg("got")
-                        .arg(entries.len())
-                        .query(connection)?;
-                }
+                lock(&self.tally).got += entries.len() as u64;
                 Ok(entries)
             });
             match read {
@@ -669,13 +764,14 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
         if let Some(started) = wait_started {
             let time = started.elapsed();
             *waited += time;
-            self.add_wait("get_waits", time);
+            self.add_wait(false, time);
         }
         outcome
     }
 
     /// Reclaims expired items if due and reads new ones, without blocking.
-    fn take_now(&self, max: usize) -> Result<(i64, Vec<Entry>), RedisError> {
+    fn take_now(&self, max: usize, acks: Vec<String>) -> Result<(i64, Vec<Entry>), RedisError> {
+        // The caller's acknowledgements come first, so it holds nothing more than the rest.
         let held = self.held();
         let lease = if self.reclaim_due() {
             millis(self.shared.lease)
@@ -684,10 +780,8 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
         };
         let shared = &self.shared;
         self.with_connection(|connection| {
-            let taken: Value = shared
-                .scripts
-                .take
-                .key(&shared.keys.items)
+            let mut call = shared.scripts.take.prepare_invoke();
+            call.key(&shared.keys.items)
                 .key(&shared.keys.meta)
                 .key(&shared.keys.dead)
                 .key(&shared.keys.room)
@@ -697,8 +791,11 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                 .arg(held)
                 .arg(lease)
                 .arg(shared.max_deliveries)
-                .invoke(connection)?;
-            reply::taken(taken)
+                .arg(self.take_tally());
+            for id in &acks {
+                call.arg(id);
+            }
+            reply::taken(call.invoke(connection)?)
         })
     }
 
@@ -756,6 +853,17 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
 impl<T> RedisBuffer<T> {
     pub(crate) fn cached_stats(&self) -> BufferStats {
         *lock(&self.last_stats)
+    }
+}
+
+/// Sends what is left of the tally on a connection that is already open (never opening one: a
+/// buffer whose server is gone must drop at once).
+impl<T> Drop for RedisBuffer<T> {
+    fn drop(&mut self) {
+        let idle = lock(&self.idle).pop();
+        if let Some(mut connection) = idle {
+            let _ = self.flush_tally(&mut connection);
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Every script touches only the keys it is given, all of one buffer's hash tag, so a buffer
 //! works unchanged on Redis Cluster. The meta hash holds the capacity, the closed flag, `count`
-//! (items put and neither acknowledged nor dead: what the capacity bounds) and the counters.
+//! (items put and neither acknowledged nor dead: what the capacity bounds), `put_waiting`
+//! (producers told to wait for room) and the counters; what was acknowledged is what was put and
+//! is neither dead nor counted.
 
 use redis::Script;
 
@@ -34,13 +36,38 @@ local function bury(items, meta, dead, room, group, id, reason)
 end
 ";
 
-/// Fails a script on a buffer whose keys are gone (a server restarted without persistence, or
-/// `destroy`): the caller gets a clear error instead of a half-made buffer.
-const EXISTS: &str = r"
-local function exists(meta)
-  if not redis.call('HGET', meta, 'capacity') then
-    return redis.error_reply('PCGONE the buffer no longer exists on the server')
+/// The reply of a script run on a buffer whose keys are gone (a server restarted without
+/// persistence, or `destroy`): a clear error instead of a half-made buffer.
+const GONE: &str = r"
+local function gone()
+  return redis.error_reply('PCGONE the buffer no longer exists on the server')
+end
+";
+
+/// Adds a caller's tally of counters (`got put_waits put_wait_us get_waits get_wait_us`, or empty)
+/// to the meta hash: counts made where a script could not count them (a blocking read, a wait)
+/// travel with the caller's next script call.
+const TALLY: &str = r"
+local function tally(meta, text)
+  if text == '' then return end
+  local fields = {'got', 'put_waits', 'put_wait_us', 'get_waits', 'get_wait_us'}
+  local i = 1
+  for value in string.gmatch(text, '%d+') do
+    if value ~= '0' and fields[i] then redis.call('HINCRBY', meta, fields[i], value) end
+    i = i + 1
   end
+end
+";
+
+/// Acknowledges the ids in ARGV from `from` on, wakes as many waiting producers, and returns
+/// the count left (`count` is the count before).
+const ACKNOWLEDGE: &str = r"
+local function acknowledge(items, meta, room, group, from, waiting, count)
+  local acked = redis.call('XACK', items, group, unpack(ARGV, from))
+  redis.call('XDEL', items, unpack(ARGV, from))
+  if acked == 0 then return count end
+  if waiting > 0 then wake(room, acked) end
+  return redis.call('HINCRBY', meta, 'count', -acked)
 end
 ";
 
@@ -59,62 +86,75 @@ end
 return 'ok'
 ";
 
-/// KEYS: items, meta, producers, room. ARGV: producer id, first sequence, items...
+/// KEYS: items, meta, producers, room. ARGV: producer id, first sequence, two flags (`1` if this
+/// producer was counted as waiting by its last call, `1` if it will wait if this one is short),
+/// the caller's tally, items...
 ///
 /// Item `i` (from 1) has sequence `first + i - 1`; those at or below the producer's last
 /// accepted sequence were put before (a retry) and are skipped. Of the rest, as many as there is
-/// room for go in, in order. Returns `{skipped, inserted}`, or `{-1, 0}` when closed.
+/// room for go in, in order; if some are left, the producer is counted as waiting. Returns
+/// `{skipped, inserted}`, or `{-1, 0}` when closed.
 const PUT: &str = r"
 local meta = KEYS[2]
-local gone = exists(meta)
-if gone then return gone end
-if redis.call('HGET', meta, 'closed') == '1' then return {-1, 0} end
+local m = redis.call('HMGET', meta, 'capacity', 'closed', 'count', 'high_water')
+if not m[1] then return gone() end
+tally(meta, ARGV[4])
+if string.sub(ARGV[3], 1, 1) == '1' then redis.call('HINCRBY', meta, 'put_waiting', -1) end
+if m[2] == '1' then return {-1, 0} end
 local first = tonumber(ARGV[2])
-local n = #ARGV - 2
+local n = #ARGV - 4
 local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 local skip = 0
 if last >= first then skip = math.min(n, last - first + 1) end
-local count = tonumber(redis.call('HGET', meta, 'count'))
-local room = tonumber(redis.call('HGET', meta, 'capacity')) - count
-local take = math.max(0, math.min(n - skip, room))
+local count = tonumber(m[3])
+local take = math.max(0, math.min(n - skip, tonumber(m[1]) - count))
 for i = 1, take do
-  redis.call('XADD', KEYS[1], '*', 'd', ARGV[2 + skip + i])
+  redis.call('XADD', KEYS[1], '*', 'd', ARGV[4 + skip + i])
 end
 if skip > 0 then redis.call('HINCRBY', meta, 'duplicates', skip) end
 if take > 0 then
   count = redis.call('HINCRBY', meta, 'count', take)
   redis.call('HINCRBY', meta, 'put', take)
-  if count > tonumber(redis.call('HGET', meta, 'high_water') or '0') then
-    redis.call('HSET', meta, 'high_water', count)
-  end
+  if count > tonumber(m[4] or '0') then redis.call('HSET', meta, 'high_water', count) end
 end
 if skip + take > 0 then
   redis.call('HSET', KEYS[3], ARGV[1], string.format('%d', first + skip + take - 1))
 end
--- Tokens left from acknowledgements nobody waited for would wake this producer for nothing.
-if skip + take < n then redis.call('DEL', KEYS[4]) end
+if skip + take < n and string.sub(ARGV[3], 2, 2) == '1' then
+  -- Tokens left from acknowledgements nobody waited for would wake this producer for nothing.
+  redis.call('DEL', KEYS[4])
+  redis.call('HINCRBY', meta, 'put_waiting', 1)
+end
 return {skip, take}
 ";
 
-/// KEYS: items, meta, dead, room. ARGV: group, consumer, max, items the caller holds unacknowledged,
-/// lease in ms (0: do not reclaim now), deliveries before an item is dead.
+/// KEYS: items, meta, dead, room. ARGV: group, consumer, max, items the caller holds
+/// unacknowledged (after this call's acknowledgements), lease in ms (0: do not reclaim now),
+/// deliveries before an item is dead, the caller's tally, then ids the caller acknowledges.
 ///
-/// First reclaims entries whose lease ran out (burying those delivered too often), then reads new
-/// entries. Returns `{state, {{id, data, redelivered}...}}` where state is 1 when nothing came,
-/// the buffer is closed, and nothing is left but what the caller itself holds.
+/// Acknowledges, then reclaims entries whose lease ran out (burying those delivered too often),
+/// then reads new entries. Returns `{state, {{id, data, redelivered}...}}` where state is 1 when
+/// nothing came, the buffer is closed, and nothing is left but what the caller itself holds.
 const TAKE: &str = r"
 local items, meta, dead, room = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, me, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local lease, most = tonumber(ARGV[5]), tonumber(ARGV[6])
-local gone = exists(meta)
-if gone then return gone end
+local m = redis.call('HMGET', meta, 'capacity', 'closed', 'count', 'put_waiting')
+if not m[1] then return gone() end
+tally(meta, ARGV[7])
+local count = tonumber(m[3])
+if #ARGV > 7 then
+  count = acknowledge(items, meta, room, group, 8, tonumber(m[4] or '0'), count)
+end
 local out = {}
 if lease > 0 then
   local reclaimed = 0
   local expired = redis.call('XPENDING', items, group, 'IDLE', lease, '-', '+', max)
   for _, p in ipairs(expired) do
     if p[4] >= most then
-      bury(items, meta, dead, room, group, p[1], 'delivered ' .. p[4] .. ' times')
+      if bury(items, meta, dead, room, group, p[1], 'delivered ' .. p[4] .. ' times') then
+        count = count - 1
+      end
     else
       local claimed = redis.call('XCLAIM', items, group, me, lease, p[1])
       for _, e in ipairs(claimed) do
@@ -139,23 +179,15 @@ if #out < max then
   end
 end
 local state = 0
-if #out == 0 and redis.call('HGET', meta, 'closed') == '1'
-    and tonumber(redis.call('HGET', meta, 'count')) <= tonumber(ARGV[4]) then
-  state = 1
-end
+if #out == 0 and m[2] == '1' and count <= tonumber(ARGV[4]) then state = 1 end
 return {state, out}
 ";
 
-/// KEYS: items, meta, room. ARGV: group, ids... Returns how many were still pending.
+/// KEYS: items, meta, room. ARGV: group, ids... Returns the count left.
 const ACK: &str = r"
-local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
-redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
-if acked > 0 then
-  redis.call('HINCRBY', KEYS[2], 'count', -acked)
-  redis.call('HINCRBY', KEYS[2], 'acked', acked)
-  wake(KEYS[3], acked)
-end
-return acked
+local m = redis.call('HMGET', KEYS[2], 'count', 'put_waiting')
+if not m[1] then return 0 end
+return acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2, tonumber(m[2] or '0'), tonumber(m[1]))
 ";
 
 /// KEYS: items, meta, dead, room. ARGV: group, id, reason. Returns 1 if buried.
@@ -180,8 +212,7 @@ return renewed
 
 /// KEYS: meta, room. Closes and wakes every blocked producer so that it sees it.
 const CLOSE: &str = r"
-local gone = exists(KEYS[1])
-if gone then return gone end
+if not redis.call('HGET', KEYS[1], 'capacity') then return gone() end
 redis.call('HSET', KEYS[1], 'closed', 1)
 wake(KEYS[2], 64)
 return 1
@@ -200,7 +231,8 @@ pub(crate) struct Scripts {
 
 impl Scripts {
     pub(crate) fn new() -> Self {
-        let with_helpers = |body: &str| Script::new(&format!("{EXISTS}{WAKE}{BURY}{body}"));
+        let with_helpers =
+            |body: &str| Script::new(&format!("{GONE}{WAKE}{BURY}{TALLY}{ACKNOWLEDGE}{body}"));
         Self {
             connect: Script::new(CONNECT),
             put: with_helpers(PUT),

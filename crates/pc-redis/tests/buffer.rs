@@ -517,3 +517,39 @@ fn get_batch_of_zero_returns_at_once_with_nothing() {
     ));
     buffer.destroy().unwrap();
 }
+
+#[test]
+fn waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them() {
+    let Some(url) = common::url() else { return };
+    let name = common::name("waits");
+    {
+        let buffer = RedisBuffer::<u32>::builder(&url, &name)
+            .capacity(1)
+            .connect()
+            .unwrap();
+        assert!(
+            buffer
+                .get_timeout(Duration::from_millis(20))
+                .unwrap_err()
+                .is_timeout()
+        );
+        buffer.put(1).unwrap();
+        assert!(matches!(
+            buffer.put_timeout(2, Duration::from_millis(20)),
+            Err(BufferPutError::Timeout(2))
+        ));
+        // A try_put does not wait, so it is not counted.
+        assert!(matches!(buffer.try_put(3), Err(BufferPutError::Timeout(3))));
+        // Dropped without another call: its counts still reach the server.
+    }
+    let reader = RedisBuffer::<u32>::builder(&url, &name)
+        .capacity(1)
+        .connect()
+        .unwrap();
+    let stats = Buffer::stats(&reader);
+    assert_eq!((stats.get_waits, stats.put_waits), (1, 1));
+    assert!(stats.get_wait_time >= Duration::from_millis(20));
+    assert!(stats.put_wait_time >= Duration::from_millis(20));
+    assert_eq!((stats.items_put, stats.len, stats.capacity), (1, 1, 1));
+    reader.destroy().unwrap();
+}

@@ -98,12 +98,14 @@ fn child(args: &[String]) {
                 println!("P {item}");
             }
         }
-        // consumer URL NAME CAPACITY: takes in batches of 8 until closed, printing "T id" when an
-        // item is taken and "A id" once it is acknowledged, then "done N".
+        // consumer URL NAME CAPACITY [HOLD]: takes in batches of 8 until closed, printing "T id"
+        // when an item is taken and "A id" once it is acknowledged, then "done N". With HOLD, it
+        // prints "holding" after taking batch number HOLD and waits, never acknowledging it.
         "consumer" => {
             let buffer = open(url, name, number(3) as usize);
+            let hold = args.get(4).map_or(0, |_| number(4));
             let mut batch = Vec::new();
-            let mut done = 0;
+            let (mut done, mut batches) = (0, 0);
             loop {
                 batch.clear();
                 match buffer.get_batch_into(&mut batch, 8) {
@@ -113,6 +115,13 @@ fn child(args: &[String]) {
                 }
                 for item in &batch {
                     println!("T {item}");
+                }
+                batches += 1;
+                if batches == hold {
+                    println!("holding");
+                    // Until killed: stdin is a pipe the parent never writes to.
+                    let _ = std::io::stdin().read_line(&mut String::new());
+                    panic!("a holding consumer must be killed");
                 }
                 buffer.acknowledge().expect("acknowledge");
                 for item in &batch {
@@ -130,6 +139,7 @@ fn spawn(args: &[&str]) -> Child {
     Command::new(env::current_exe().expect("this binary"))
         .arg("child")
         .args(args)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn a child")
@@ -263,12 +273,21 @@ fn killed_consumer(url: &str) {
         let buffer = open(url, &name, 256);
         buffer.put_batch((0..items).collect()).expect("put");
         buffer.close().expect("close");
-        let mut victim = spawn(&["consumer", url, &name, "256"]);
+        // Odd trials kill the victim while it holds a batch it took (a random one); even trials
+        // kill it at a random line of its output, wherever it is then (in a take, between the
+        // take and its acknowledgement, or in the acknowledgement).
+        let holding = trial % 2 == 1;
+        let hold_at = random(1..=12, trial).to_string();
+        let mut victim = if holding {
+            spawn(&["consumer", url, &name, "256", &hold_at])
+        } else {
+            spawn(&["consumer", url, &name, "256"])
+        };
         let pid = victim.id();
         let kill_at = random(1..=120, trial);
         let (killed_tx, killed) = mpsc::channel();
-        let reader = lines(&mut victim, move |_, count| {
-            if count == kill_at {
+        let reader = lines(&mut victim, move |line, count| {
+            if (holding && line == "holding") || (!holding && count == kill_at) {
                 kill_9(pid);
                 let _ = killed_tx.send(Instant::now());
             }
@@ -341,6 +360,12 @@ fn killed_consumer(url: &str) {
             (items, items, 0, 0),
             "trial {trial}"
         );
+        if holding {
+            // It held exactly its last batch: all of it, and nothing else, came back.
+            assert_eq!(twice, pending, "trial {trial}");
+            assert_eq!(redelivered, pending.len(), "trial {trial}");
+            assert!(last_pending_back.is_some(), "trial {trial}");
+        }
         if let Some(back) = last_pending_back {
             let recovery = back - killed_at;
             assert!(

@@ -94,9 +94,9 @@ impl<R, E, F: FnMut(Result<R, E>) -> Flow> Sink<R, E> for F {
 /// The consumer takes up to [`batch`](Self::batch) items per buffer operation (one lock, one
 /// wake-up for many items) and processes them one at a time: the user's code never sees the
 /// batch. After each item it calls `on_consume`, passes the outcome to the sink and paces.
-/// Once every outcome of a batch has reached the sink it acknowledges the batch
-/// ([`Buffer::acknowledge`]); a batch that ends early is not acknowledged, so a buffer that
-/// delivers at least once hands its items out again.
+/// Once every outcome of a batch has reached the sink it acknowledges the batch, with its next
+/// get ([`Buffer::acknowledge_and_get_batch_into_waited`]); a batch that ends early is not
+/// acknowledged, so a buffer that delivers at least once hands its items out again.
 ///
 /// ```
 /// use pc_roles::{BoundedBuffer, ConsumerRole, Flow, from_fn};
@@ -221,8 +221,20 @@ impl<H> ConsumerRole<H> {
         // Blocked is what the gets say they waited (see `RoleReport::blocked`); busy is the rest,
         // computed at the end.
         let started = Instant::now();
+        // Whether the last batch's outcomes all reached the sink, so that it is acknowledged
+        // with the next get (one round trip for a buffer behind a broker).
+        let mut done_with_batch = false;
         loop {
-            let got = buffer.get_batch_into_waited(&mut batch, batch_max, &mut report.blocked);
+            let got = if done_with_batch {
+                buffer.acknowledge_and_get_batch_into_waited(
+                    &mut batch,
+                    batch_max,
+                    &mut report.blocked,
+                )
+            } else {
+                buffer.get_batch_into_waited(&mut batch, batch_max, &mut report.blocked)
+            };
+            done_with_batch = false;
             if let Err(err) = got {
                 sink.flush();
                 report.end(started);
@@ -273,10 +285,8 @@ impl<H> ConsumerRole<H> {
                     sink.flush();
                     // Every outcome of the batch reached the sink: a buffer that delivers at
                     // least once may forget the batch now, and not before.
-                    match buffer.acknowledge() {
-                        Ok(()) => continue,
-                        Err(err) => (StopCause::Transport(err), Vec::new()),
-                    }
+                    done_with_batch = true;
+                    continue;
                 }
                 Ok(Some(Exit::Stopped(item))) => {
                     let unprocessed = iter::once(item).chain(items).collect();

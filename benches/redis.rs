@@ -1,0 +1,197 @@
+//! The Redis buffer against `redis-benchmark` on the same server in the same run: batches of 64
+//! and one item at a time, 100-byte items, one producer and two consumers, every item put, taken
+//! and acknowledged, against `XADD` of a 100-byte field at `-P 16` and `-P 1`.
+//!
+//! `PC_REPS=5 cargo bench -p pc-benches --bench redis`. Uses `PC_REDIS_URL` if it is a TCP URL
+//! (`redis://host:port/`), else starts `redis-server` on a spare loopback port. `PC_ITEMS` sets the
+//! items per batched run (the single-item runs move a quarter of them).
+
+use std::env;
+use std::io::{BufRead, BufReader};
+use std::iter;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::Instant;
+
+use pc_redis::RedisBuffer;
+use pc_roles::{ConsumerRole, Flow, ProducerRole, from_fn};
+
+const ITEM_BYTES: usize = 100;
+
+fn main() {
+    let reps: usize = env::var("PC_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let items: usize = env::var("PC_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let (host, port, _server) = server();
+    let url = format!("redis://{host}:{port}/");
+    println!("redis-server at {host}:{port}, {reps} repetitions, alternated, medians");
+    let mut rows: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
+        (
+            "batches of 64 | redis-benchmark -c 1 -P 16",
+            Vec::new(),
+            Vec::new(),
+        ),
+        (
+            "one at a time | redis-benchmark -c 1 -P 1",
+            Vec::new(),
+            Vec::new(),
+        ),
+    ];
+    for rep in 0..reps {
+        for (row, (pipeline, batch, n)) in
+            [(16, 64, items), (1, 1, items / 4)].into_iter().enumerate()
+        {
+            let theirs = redis_benchmark(&host, port, pipeline, n);
+            let ours = buffer_run(&url, &format!("bench-{rep}-{row}"), batch, n);
+            rows[row].1.push(ours);
+            rows[row].2.push(theirs);
+        }
+    }
+    println!();
+    println!("| job | pc-redis | redis-benchmark XADD | ratio |");
+    println!("| --- | --- | --- | --- |");
+    for (job, ours, theirs) in rows {
+        let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(o, t)| o / t).collect();
+        println!(
+            "| {job} | {:.0} | {:.0} | {:.2}x |",
+            median(ours),
+            median(theirs),
+            median(ratios)
+        );
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `PC_REDIS_URL`'s host and port, or a server of the runner's own.
+fn server() -> (String, u16, Option<Server>) {
+    if let Ok(url) = env::var("PC_REDIS_URL") {
+        let rest = url.strip_prefix("redis://").unwrap_or("");
+        let address = rest.split('/').next().unwrap_or("");
+        if let Some((host, port)) = address.rsplit_once(':')
+            && let Ok(port) = port.parse()
+        {
+            return (host.to_string(), port, None);
+        }
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a spare port")
+        .port();
+    let server = Server::start(port);
+    ("127.0.0.1".into(), port, Some(server))
+}
+
+struct Server(Child);
+
+impl Server {
+    fn start(port: u16) -> Self {
+        let mut child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("redis-server on PATH (apt-get install redis-server)");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        assert!(
+            lines.by_ref().map_while(Result::ok).any(|line| line
+                .to_ascii_lowercase()
+                .contains("ready to accept connections")),
+            "redis-server did not start"
+        );
+        thread::spawn(move || lines.for_each(drop));
+        Self(child)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `redis-benchmark -c 1 -P pipeline` on `XADD` of one 100-byte field; requests per second.
+fn redis_benchmark(host: &str, port: u16, pipeline: usize, n: usize) -> f64 {
+    let field = "x".repeat(ITEM_BYTES);
+    let key = format!("bench-xadd-{pipeline}");
+    let output = Command::new("redis-benchmark")
+        .args(["-h", host, "-p", &port.to_string(), "-c", "1"])
+        .args(["-P", &pipeline.to_string(), "-n", &n.to_string(), "--csv"])
+        .args(["XADD", &key, "*", "f", &field])
+        .output()
+        .expect("redis-benchmark on PATH (it comes with redis-server)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let _ = Command::new("redis-cli")
+        .args(["-h", host, "-p", &port.to_string(), "DEL", &key])
+        .output();
+    // The CSV's last line: "XADD ...","<requests per second>",...
+    text.lines()
+        .filter(|line| line.starts_with("\"XADD"))
+        .filter_map(|line| line.split("\",\"").nth(1))
+        .filter_map(|rate| rate.trim_matches('"').parse().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("no rate in redis-benchmark's output: {text}"))
+}
+
+/// One producer and two consumers move `n` 100-byte items through a buffer, `batch` per call,
+/// driven by the roles as a user runs them (a consumer acknowledges each batch with its next
+/// get); items per second from the first put to the last acknowledgement.
+fn buffer_run(url: &str, name: &str, batch: usize, n: usize) -> f64 {
+    let open = || {
+        RedisBuffer::<String>::builder(url, name)
+            .capacity(1024)
+            .connect()
+            .expect("connect")
+    };
+    let producer = open();
+    let consumers = [open(), open()];
+    let item = "x".repeat(ITEM_BYTES - 2); // 100 bytes once encoded as a JSON string
+    let started = Instant::now();
+    let taken: usize = thread::scope(|scope| {
+        let handles: Vec<_> = consumers
+            .iter()
+            .map(|consumer| {
+                scope.spawn(move || {
+                    ConsumerRole::new()
+                        .batch(batch)
+                        .run(
+                            from_fn(|item: String| item.len()),
+                            consumer,
+                            |_: Result<usize, _>| Flow::Continue,
+                        )
+                        .expect("consumer")
+                        .items
+                })
+            })
+            .collect();
+        let report = ProducerRole::new()
+            .chunk(batch)
+            .run(iter::repeat_n(item, n), &producer)
+            .expect("producer");
+        assert_eq!(report.items, n);
+        producer.close().expect("close");
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("consumer"))
+            .sum()
+    });
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    let accounting = producer.accounting().expect("accounting");
+    assert_eq!(taken, n);
+    assert_eq!(
+        (accounting.produced, accounting.acknowledged),
+        (n as u64, n as u64)
+    );
+    producer.destroy().expect("destroy");
+    rate
+}
