@@ -114,7 +114,7 @@ fn spin_while(mut busy: impl FnMut() -> bool) {
     let mut spins = 0u32;
     while busy() {
         spins += 1;
-        if spins % 1024 == 0 {
+        if spins.is_multiple_of(1024) {
             thread::yield_now();
         } else {
             std::hint::spin_loop();

@@ -33,7 +33,7 @@ pub const SKEWED_ROUNDS: u32 = 300;
 
 /// Skewed work: about 1 µs per item, and 100 times that for one item in a hundred.
 pub fn skewed(x: u64) -> u64 {
-    let rounds = if x % 100 == 0 {
+    let rounds = if x.is_multiple_of(100) {
         100 * SKEWED_ROUNDS
     } else {
         SKEWED_ROUNDS

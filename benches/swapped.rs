@@ -51,7 +51,7 @@ impl<T> SwappedBuffer<T> {
         let mut spins = 0u32;
         while waiting(self.len.load(Ordering::Acquire)) && !self.closed.load(Ordering::Acquire) {
             spins += 1;
-            if spins % 1024 == 0 {
+            if spins.is_multiple_of(1024) {
                 if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                     return true;
                 }

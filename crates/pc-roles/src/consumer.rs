@@ -234,7 +234,6 @@ impl<H> ConsumerRole<H> {
             } else {
                 buffer.get_batch_into_waited(&mut batch, batch_max, &mut report.blocked)
             };
-            done_with_batch = false;
             if let Err(err) = got {
                 sink.flush();
                 report.end(started);
