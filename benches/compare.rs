@@ -283,15 +283,16 @@ fn main() {
                 }
             }
             println!();
-            if title == "queues" && !cell.name.starts_with("batch") {
-                if let Some((_, ratio)) = medians[0] {
-                    pc_ratios.push((cell.name.clone(), ratio));
-                }
+            if title == "queues"
+                && !cell.name.starts_with("batch")
+                && let Some((_, ratio)) = medians[0]
+            {
+                pc_ratios.push((cell.name.clone(), ratio));
             }
-            if title == "queues" {
-                if let (Some((_, bare)), Some((_, handles))) = (medians[0], medians[1]) {
-                    handle_ratios.push(handles / bare);
-                }
+            if title == "queues"
+                && let (Some((_, bare)), Some((_, handles))) = (medians[0], medians[1])
+            {
+                handle_ratios.push(handles / bare);
             }
         }
     }
