@@ -4,7 +4,7 @@
 //! that bounds what is in flight across every producer process, close and drain, exact
 //! accounting readable from anywhere, and at-least-once delivery: a taken item stays pending until
 //! its consumer acknowledges it, and the items of a consumer that dies are taken over by the
-//! others once their lease runs out. It implements [`Buffer`](pc_buffer::Buffer), so the roles of
+//! others once their lease runs out. It implements [`Buffer`], so the roles of
 //! `pc-roles` run across processes unchanged, acknowledging each batch after its work.
 //!
 //! ```no_run
