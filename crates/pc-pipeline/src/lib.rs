@@ -1,7 +1,9 @@
 //! A producer-consumer pipeline that never hangs, never loses an item, and tells where the time went.
 //!
 //! This crate is the top layer: it runs stages of work as consumer roles (from [`pc_roles`])
-//! over bounded buffers (from [`pc_buffer`]), on scoped threads. There is one engine: a
+//! over bounded buffers (from [`pc_buffer`]), on scoped threads. Both layers are re-exported
+//! whole, as [`roles`] and [`buffer`] (and their most used items at the top level), so
+//! depending on this crate alone is enough. There is one engine: a
 //! [`Pipeline`] runs one stage, the original design's `process(data)`, and
 //! [`Pipeline::source`] starts a [`Chain`] of any number of them.
 //!
@@ -143,6 +145,10 @@ pub use crate::pipeline::{Pipeline, PipelineBuilder};
 pub use crate::report::{RowKind, RunReport, StageBottleneck, StageReport};
 pub use crate::stage::{ErrorHook, FailurePolicy, OnError, Stage};
 pub use crate::stream::{Collected, Finished, Stream};
+/// The roles layer, whole: every type and function of `pc-roles`.
+pub use pc_roles as roles;
+/// The buffer layer, whole: every type and function of `pc-buffer`.
+pub use pc_roles::buffer;
 pub use pc_roles::{
     BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, CapacityError, ConsumeHook,
     NoHook, OnConsume, OnProduce, ProduceHook, Role, RoleReport,

@@ -1,8 +1,9 @@
 //! Producer and consumer roles for bounded blocking buffers.
 //!
 //! This crate is the layer above [`pc_buffer`]: it drives producers and consumers against any
-//! [`Buffer`], the in-memory [`BoundedBuffer`] or one behind a broker. It re-exports the buffer
-//! layer, so depending on this crate alone is enough.
+//! [`Buffer`], the in-memory [`BoundedBuffer`] or one behind a broker. The buffer layer is
+//! re-exported whole as [`buffer`] (and its most used items at the top level), so depending on
+//! this crate alone is enough.
 //!
 //! # Producers
 //!
@@ -78,6 +79,8 @@ pub use crate::hook::{ConsumeHook, NoHook, OnConsume, OnProduce, ProduceHook};
 pub use crate::panic::{catch_panic, panic_message};
 pub use crate::producer::{Producer, ProducerRole};
 pub use crate::report::{Clock, RoleReport};
+/// The buffer layer, whole: every type and function of `pc-buffer`.
+pub use pc_buffer as buffer;
 pub use pc_buffer::{
     BoundedBuffer, Buffer, BufferGetError, BufferPutError, BufferStats, CapacityError,
 };
