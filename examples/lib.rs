@@ -5,6 +5,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// The workspace README's Rust snippets, compiled and run as doctests so that they stay true
+/// (here, in a crate that is not published and depends on every library crate).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;
+
 /// `n` records of the form `id,name,v1;v2;...;v16`, made on the fly (nothing is stored), the
 /// same on every run.
 ///

@@ -209,6 +209,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// The crate README's snippet, compiled and run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;
+
 mod backoff;
 mod batched;
 mod bounded;

@@ -116,9 +116,9 @@
     reason = "a run's error carries its cause, results and failures by value so that nothing is lost; its leftovers and report are boxed already"
 )]
 
-/// The README's Rust snippets, compiled and run as doctests so they stay true.
+/// The crate README's snippet, compiled and run as a doctest so that it stays true.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeSnippets;
 
 mod chain;
