@@ -84,7 +84,7 @@ impl Queue for PcBuffer {
     }
 
     fn close(tx: Self::Sender) {
-        tx.close();
+        BoundedBuffer::close(&tx);
     }
 
     #[inline]

@@ -1,5 +1,6 @@
 //! The [`Consumer`] trait, the [`Sink`] that receives each outcome, and [`ConsumerRole`], which drives a consumer against a buffer in batches.
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::iter;
 use std::panic::{self, AssertUnwindSafe};
@@ -249,16 +250,17 @@ impl<H> ConsumerRole<H> {
             let mut items = batch.drain(..);
             // One catch for the whole batch, which costs nothing until a panic: the work is
             // known to be the culprit when it panics with `in_work` set.
-            let mut in_work = false;
+            // A `Cell`, as the flag is read only when the work unwinds.
+            let in_work = Cell::new(false);
             let caught = panic::catch_unwind(AssertUnwindSafe(|| {
                 for item in items.by_ref() {
                     if stop.load(Ordering::Relaxed) {
                         return Some(Exit::Stopped(item));
                     }
                     report.items += 1;
-                    in_work = true;
+                    in_work.set(true);
                     let outcome = consumer.consume(item);
-                    in_work = false;
+                    in_work.set(false);
                     let mut cause = None;
                     if let (true, Ok(output)) = (H::ACTIVE, &outcome) {
                         let count = report.items;
@@ -294,7 +296,7 @@ impl<H> ConsumerRole<H> {
                     return Err(stopped(StopCause::Stopped, unprocessed, report));
                 }
                 Ok(Some(Exit::Failed(cause))) => (cause, items.collect()),
-                Err(payload) if in_work => {
+                Err(payload) if in_work.get() => {
                     let message = panic_message(&*payload);
                     let role = Role::Consumer;
                     (StopCause::Panicked { role, message }, items.collect())
