@@ -1,5 +1,6 @@
 //! [`Builder`]: a buffer's name, capacity, lease and limits, checked and agreed with the server at connect.
 
+use std::fmt;
 use std::marker::PhantomData;
 use std::process;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,8 +14,8 @@ use crate::keys::valid_name;
 pub const MAX_CAPACITY: usize = 1 << 53;
 
 /// How a [`RedisBuffer`] is opened: made by [`RedisBuffer::builder`], opened by
-/// [`connect`](Self::connect).
-#[derive(Debug, Clone)]
+/// [`connect`](Self::connect). Its `Debug` leaves the URL out: it may hold a password.
+#[derive(Clone)]
 pub struct Builder<T> {
     pub(crate) url: String,
     pub(crate) name: String,
@@ -26,6 +27,21 @@ pub struct Builder<T> {
     pub(crate) producer_id: Option<String>,
     pub(crate) retries: u32,
     items: PhantomData<fn(T) -> T>,
+}
+
+impl<T> fmt::Debug for Builder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .field("capacity", &self.capacity)
+            .field("lease", &self.lease)
+            .field("reclaim_interval", &self.reclaim_interval)
+            .field("max_deliveries", &self.max_deliveries)
+            .field("poll", &self.poll)
+            .field("producer_id", &self.producer_id)
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Builder<T> {

@@ -102,6 +102,11 @@ fn wrong_credentials_are_refused_without_repeating_them() {
         "the password leaked: {said}"
     );
     let right = format!("{}?pass=right-horse-battery", server.url);
+    let builder = RedisBuffer::<u32>::builder(&right, "secret");
+    assert!(
+        !format!("{builder:?}").contains("right-horse"),
+        "{builder:?}"
+    );
     let buffer = RedisBuffer::<u32>::builder(&right, "secret")
         .connect()
         .unwrap();
