@@ -352,6 +352,11 @@ impl<T> RedisBuffer<T> {
         })
     }
 
+    /// The last figures `accounting` read.
+    pub(crate) fn cached_stats(&self) -> BufferStats {
+        *lock(&self.last_stats)
+    }
+
     /// Whether a reclaim is due, and if so marks it done.
     fn reclaim_due(&self) -> bool {
         let mut last = lock(&self.last_reclaim);
@@ -570,12 +575,7 @@ impl<T: Serialize> RedisBuffer<T> {
         was_waiting: bool,
         will_wait: bool,
     ) -> Result<Option<usize>, RedisError> {
-        let waits = match (was_waiting, will_wait) {
-            (false, false) => "00",
-            (false, true) => "01",
-            (true, false) => "10",
-            (true, true) => "11",
-        };
+        let waits = format!("{}{}", u8::from(was_waiting), u8::from(will_wait));
         // Held across the call: the server must see this producer's sequences in order.
         let mut sequence = lock(&self.sequence);
         let shared = &self.shared;
@@ -602,7 +602,7 @@ impl<T: Serialize> RedisBuffer<T> {
                     .key(&shared.keys.room)
                     .arg(&shared.producer)
                     .arg(start)
-                    .arg(waits)
+                    .arg(&waits)
                     .arg(self.take_tally());
                 for bytes in chunk {
                     call.arg(bytes.as_slice());
@@ -847,12 +847,6 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
             Some(err) if n == 0 => Err(err),
             _ => Ok(n),
         }
-    }
-}
-
-impl<T> RedisBuffer<T> {
-    pub(crate) fn cached_stats(&self) -> BufferStats {
-        *lock(&self.last_stats)
     }
 }
 

@@ -7,11 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use common::fresh;
 use pc_redis::{Buffer, BufferGetError, BufferPutError, ConnectError, MAX_CAPACITY, RedisBuffer};
-
-fn fresh<T>(url: &str, test: &str) -> pc_redis::Builder<T> {
-    common::fresh(url, test)
-}
 
 #[test]
 fn items_come_out_in_put_order_and_the_counts_add_up() {
