@@ -199,12 +199,48 @@
 //! ## Generic code
 //!
 //! The [`Buffer`] trait is what the roles and the pipeline are written against, so that a
-//! broker-backed buffer can replace the in-memory one; its errors can carry a transport error.
+//! broker-backed buffer can replace the in-memory one: its errors can carry a transport error,
+//! and it has an acknowledgement step (a no-op in memory). The in-memory buffer's own errors
+//! stay exact (closed, full, timeout, no consumer), each with the item handed back.
+//!
+//! # Operations at a glance
+//!
+//! | operation | behaviour |
+//! | --- | --- |
+//! | [`new`](BoundedBuffer::new), [`for_batches`](BoundedBuffer::for_batches) | [`CapacityError`] for capacity 0; `for_batches` lays the same buffer out for whole batches |
+//! | [`into_handles`](BoundedBuffer::into_handles), [`handles()`] | a [`PutHandle`] and a [`GetHandle`]: the last put handle dropped closes the buffer, the last get handle dropped fails every put with [`PutError::NoConsumer`] |
+//! | [`put`](BoundedBuffer::put), [`try_put`](BoundedBuffer::try_put), [`put_timeout`](BoundedBuffer::put_timeout), [`put_deadline`](BoundedBuffer::put_deadline) | block while full, fail at once, or wait until a deadline; a failed put hands the item back |
+//! | [`get`](BoundedBuffer::get), [`try_get`](BoundedBuffer::try_get), [`get_timeout`](BoundedBuffer::get_timeout), [`get_deadline`](BoundedBuffer::get_deadline) | block while empty; after close the remaining items are drained, then "closed and empty" |
+//! | [`put_batch`](BoundedBuffer::put_batch), [`put_batch_from`](BoundedBuffer::put_batch_from), [`get_batch`](BoundedBuffer::get_batch), [`get_batch_into`](BoundedBuffer::get_batch_into) | many items per lock; a batch put cut short hands back exactly the undelivered items |
+//! | [`get_numbered`](BoundedBuffer::get_numbered), [`get_batch_numbered`](BoundedBuffer::get_batch_numbered) | also each item's number in put order (a batch's numbers as a range) |
+//! | [`close`](BoundedBuffer::close) | idempotent; wakes every blocked producer and consumer |
+//! | [`len`](BoundedBuffer::len), [`is_empty`](BoundedBuffer::is_empty), [`is_full`](BoundedBuffer::is_full), [`capacity`](BoundedBuffer::capacity), [`is_closed`](BoundedBuffer::is_closed) | the state right now (`len` is the Python design's `size`) |
+//! | [`iter`](BoundedBuffer::iter), `for item in &buffer`, [`try_iter`](BoundedBuffer::try_iter) | a blocking iterator that ends once closed and drained; a non-blocking drain |
+//! | [`stats`](BoundedBuffer::stats) | items through, high-water mark, how often and how long each side waited, threads blocked now |
+//! | [`put_waited`](BoundedBuffer::put_waited), [`get_batch_into_waited`](BoundedBuffer::get_batch_into_waited), ... | as without `_waited`, adding the call's own wait to a total of the caller's |
 //!
 //! # Verification
 //!
-//! The wait/notify logic is model-checked with [loom](https://docs.rs/loom): run
-//! `RUSTFLAGS="--cfg loom" cargo test` from the repository root.
+//! The wait/notify logic is model-checked with [loom](https://docs.rs/loom). The models (in
+//! `src/tests/loom_*.rs`) explore FIFO hand-off, competing producers, close with several
+//! consumers and with several blocked producers, a consumer that comes after close, spurious
+//! wake-ups, batch against single operations (a batch put racing close, into a side that
+//! already holds items), the two halves' swaps and top-ups, the one-slot
+//! buffer's numbering, and the handles (the last put or get handle dropping while the other
+//! side waits, a clone racing a drop), each in every layout it applies to. From the repository
+//! root:
+//!
+//! ```sh
+//! RUSTFLAGS="--cfg loom" cargo test
+//! LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg loom" cargo test -p pc-buffer --lib --release -- --test-threads=1
+//! ```
+//!
+//! The first bounds each model to two preemptions (the default of `LOOM_MAX_PREEMPTIONS`); the
+//! second runs every model deeper, one at a time (add `-- --nocapture` to see how many
+//! interleavings each explored). Loom cannot model timeouts or a panic while a lock is held:
+//! std tests cover those, with a many-producer many-consumer stress test that checks count,
+//! sum, exactly-once delivery and per-producer order, and a test that no consumer idles while
+//! items wait for it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
