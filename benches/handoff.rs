@@ -12,9 +12,7 @@
 //!   one back per item. Best at capacity 1.
 //! - [`Handoff::CountedRing`]: a plain array of slots and two counters on lines of their own; the
 //!   producer fills all the room it sees, then publishes its count, and the consumer takes all it
-//!   sees: a few lines per run of items. Best at larger capacities. [`spin_counted_ring`] runs it
-//!   with thresholds (wait for more room, or a longer run, before acting), to show whether
-//!   waiting for longer runs raises the bound; on the 2-core machine it does not.
+//!   sees: a few lines per run of items. Best at larger capacities.
 //! - [`Handoff::LockedSlot`] (capacity 1 only): a `Mutex<Option<u64>>` and a "full" flag on one
 //!   cache line; each side spins reading the flag, then locks. The lock, the item and the flag
 //!   travel together.
@@ -25,9 +23,7 @@
 //!   [`Handoff::LockedQueue`], but no item moves under the lock: the producer fills a `Vec` of
 //!   its own while it waits and swaps it in when the queue is empty (or appends what fits), and
 //!   the consumer swaps the whole queue out for its empty `Vec`. Each side then touches the
-//!   items outside the lock, and a hand-over costs the lock's line alone. The fastest here from
-//!   capacity 4 on: it shows that a lock-based buffer is not what holds the pipeline back at
-//!   small capacities.
+//!   items outside the lock, and a hand-over costs the lock's line alone.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -71,35 +67,13 @@ pub fn spin_handoff(handoff: Handoff, capacity: usize, n: usize) -> Option<Durat
     Some(elapsed)
 }
 
-/// [`spin_handoff`] over [`Handoff::CountedRing`] with thresholds: the producer fills the ring
-/// only once it sees at least `room` free slots, and the consumer takes only once it sees at
-/// least `run` items (or all that is left of the job). `room = run = 1` is
-/// [`Handoff::CountedRing`]. Waiting for longer runs moves more items per round trip between the
-/// cores, but lets the other side idle meanwhile.
-///
-/// # Panics
-///
-/// If `room` or `run` is zero or above `capacity`, or if the output is not `0..n` (count and
-/// sum).
-pub fn spin_counted_ring(capacity: usize, room: usize, run: usize, n: usize) -> Duration {
-    assert!(
-        (1..=capacity).contains(&room) && (1..=capacity).contains(&run),
-        "the thresholds lie between 1 and the capacity"
-    );
-    let started = Instant::now();
-    let out = counted_ring(capacity, n as u64, room as u64, run as u64);
-    let elapsed = started.elapsed();
-    Tally::of(&out).check(1, n);
-    elapsed
-}
-
 /// Runs the job and returns what the consumer collected, in the order it took the items.
 fn hand_over(handoff: Handoff, capacity: usize, n: usize) -> Option<Vec<u64>> {
     assert!(capacity > 0, "a buffer needs room for at least one item");
     let n = n as u64;
     Some(match handoff {
         Handoff::StampedRing => stamped_ring(capacity, n),
-        Handoff::CountedRing => counted_ring(capacity, n, 1, 1),
+        Handoff::CountedRing => counted_ring(capacity, n),
         Handoff::LockedSlot if capacity == 1 => locked_slot(n),
         Handoff::LockedSlot => return None,
         Handoff::LockedQueue => locked_queue(capacity, n),
@@ -183,7 +157,7 @@ struct Count(AtomicU64);
 
 /// The counted ring; the producer waits for `room` free slots and the consumer for a run of
 /// `run` items (both at most what is left of the job) before they act.
-fn counted_ring(capacity: usize, n: u64, room: u64, run: u64) -> Vec<u64> {
+fn counted_ring(capacity: usize, n: u64) -> Vec<u64> {
     let cap = capacity as u64;
     let slots: Vec<AtomicU64> = (0..cap).map(|_| AtomicU64::new(0)).collect();
     // Items put so far, and items taken so far.
@@ -192,14 +166,12 @@ fn counted_ring(capacity: usize, n: u64, room: u64, run: u64) -> Vec<u64> {
         || {
             let (mut next, mut taken_seen) = (0, 0);
             while next < n {
-                // `min`: the last fill may need less room than `room`.
-                let needed = room.min(n - next);
-                if cap - (next - taken_seen) < needed {
-                    // Short of room as last seen: read the taken count only now, so that while
-                    // there is room its line stays with the consumer.
+                if next - taken_seen == cap {
+                    // Full as last seen: read the taken count only now, so that while there is
+                    // room its line stays with the consumer.
                     spin_while(|| {
                         taken_seen = taken.0.load(Ordering::Acquire);
-                        cap - (next - taken_seen) < needed
+                        next - taken_seen == cap
                     });
                 }
                 let end = (taken_seen + cap).min(n);
@@ -214,12 +186,10 @@ fn counted_ring(capacity: usize, n: u64, room: u64, run: u64) -> Vec<u64> {
             let mut out = Vec::with_capacity(n as usize);
             let mut next = 0;
             while next < n {
-                // `min`: the last run may be shorter than `run`.
-                let needed = run.min(n - next);
                 let mut end = next;
                 spin_while(|| {
                     end = put.0.load(Ordering::Acquire);
-                    end - next < needed
+                    end == next
                 });
                 out.extend((next..end).map(|i| slots[(i % cap) as usize].load(Ordering::Relaxed)));
                 next = end;
@@ -395,36 +365,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_counted_ring_delivers_every_item_at_any_thresholds() {
-        for capacity in [1, 3, 16] {
-            for (room, run) in [
-                (1, 1),
-                (capacity, 1),
-                (1, capacity),
-                (2, 3),
-                (capacity, capacity),
-            ] {
-                let (room, run) = (room.min(capacity), run.min(capacity));
-                // 10,007 is no multiple of any run, so the last fill and take are short.
-                for n in [0, 1, 5, 10_007] {
-                    let out = counted_ring(capacity, n, room as u64, run as u64);
-                    assert!(
-                        out.iter().copied().eq(0..n),
-                        "{capacity}/{room}/{run}/{n}: {} items",
-                        out.len()
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    #[should_panic(expected = "between 1 and the capacity")]
-    fn a_threshold_above_the_capacity_is_refused() {
-        spin_counted_ring(16, 17, 1, 10);
     }
 
     #[test]

@@ -15,10 +15,8 @@
 
 pub mod handoff;
 pub mod jobs;
-pub mod swapped;
 
-pub use handoff::{Handoff, spin_counted_ring, spin_handoff};
-pub use swapped::SwappedBuffer;
+pub use handoff::{Handoff, spin_handoff};
 
 use std::sync::{Arc, mpsc};
 use std::thread;
@@ -26,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use pc_buffer::BoundedBuffer;
 use pc_pipeline::Pipeline;
-use pc_roles::{Buffer, ConsumerRole, Flow, ProducerRole, from_fn};
+use pc_roles::Buffer;
 
 /// The most items a batch put or batch get moves at once in the batch workloads.
 pub const BATCH: usize = 256;
@@ -401,47 +399,6 @@ pub fn unordered_pipeline(capacity: usize, consumers: usize) -> Pipeline {
         .expect("a valid configuration")
 }
 
-/// The pipeline's job without the pipeline: a [`ProducerRole`] puts `0..n` as `u64`s into
-/// `buffer` in chunks and one [`ConsumerRole`] takes them in batches, with identity work,
-/// collecting the outcomes, chunk and batch sized as `Pipeline::process` sizes them for one
-/// consumer. Over [`BoundedBuffer::for_batches`] this is the pipeline less its own layer (input
-/// indices, statistics, failure handling); over [`SwappedBuffer`] it is the roles over the fastest
-/// hand-off measured at small capacities. Returns the time the job took; the output is
-/// checked after the clock stops.
-///
-/// # Panics
-///
-/// If the output is not `0..n` (count and sum), or a role fails.
-pub fn roles<B: Buffer<u64> + Sync>(buffer: &B, n: usize) -> Duration {
-    let capacity = buffer.capacity();
-    let started = Instant::now();
-    let out = thread::scope(|s| {
-        s.spawn(|| {
-            ProducerRole::new()
-                .chunk(capacity.clamp(1, 256))
-                .run(0..n as u64, buffer)
-                .expect("the producer does not fail");
-            buffer.close().expect("an in-memory buffer closes");
-        });
-        let mut out = Vec::with_capacity(n);
-        ConsumerRole::new()
-            .batch(capacity.min(4096))
-            .run(
-                from_fn(|item: u64| item),
-                buffer,
-                |outcome: Result<u64, _>| {
-                    out.push(outcome.expect("identity work cannot fail"));
-                    Flow::Continue
-                },
-            )
-            .expect("the consumer does not fail");
-        out
-    });
-    let elapsed = started.elapsed();
-    Tally::of(&out).check(1, n);
-    elapsed
-}
-
 /// `Pipeline::process` of `0..n` as `u64`s with identity work, unordered, through a buffer of
 /// `capacity` with `consumers` consumers. Returns the time `process` took; the output is checked
 /// after the clock stops, since the check is a pass over every output that `process` does not
@@ -495,68 +452,6 @@ mod tests {
                 pipeline(capacity, consumers, 5000); // checks count and sum itself
             }
         }
-    }
-
-    #[test]
-    fn the_roles_job_delivers_everything_over_every_buffer() {
-        // 10,007 is no multiple of any chunk, so the last chunk and batch are short.
-        for capacity in [1, 3, 16, 1024] {
-            roles(&BoundedBuffer::new(capacity).unwrap(), 10_007); // checks count and sum
-            roles(&BoundedBuffer::for_batches(capacity).unwrap(), 10_007);
-            roles(&SwappedBuffer::new(capacity), 10_007);
-        }
-    }
-
-    #[test]
-    #[should_panic(expected = "items lost or corrupted")]
-    fn the_roles_check_catches_a_buffer_that_loses_items() {
-        /// Drops every tenth item put, and says it delivered it.
-        struct Leaky(SwappedBuffer<u64>);
-        impl Buffer<u64> for Leaky {
-            type TransportError = std::convert::Infallible;
-            fn put(
-                &self,
-                item: u64,
-            ) -> Result<(), pc_roles::BufferPutError<u64, Self::TransportError>> {
-                if item % 10 == 9 {
-                    Ok(())
-                } else {
-                    self.0.put(item)
-                }
-            }
-            fn put_timeout(
-                &self,
-                item: u64,
-                timeout: Duration,
-            ) -> Result<(), pc_roles::BufferPutError<u64, Self::TransportError>> {
-                self.0.put_timeout(item, timeout)
-            }
-            fn get(&self) -> Result<u64, pc_roles::BufferGetError<Self::TransportError>> {
-                self.0.get()
-            }
-            fn get_timeout(
-                &self,
-                timeout: Duration,
-            ) -> Result<u64, pc_roles::BufferGetError<Self::TransportError>> {
-                self.0.get_timeout(timeout)
-            }
-            fn close(&self) -> Result<(), Self::TransportError> {
-                self.0.close()
-            }
-            fn is_closed(&self) -> bool {
-                self.0.is_closed()
-            }
-            fn len(&self) -> usize {
-                self.0.len()
-            }
-            fn capacity(&self) -> usize {
-                1
-            }
-            fn stats(&self) -> pc_roles::BufferStats {
-                self.0.stats()
-            }
-        }
-        roles(&Leaky(SwappedBuffer::new(1)), 100);
     }
 
     #[test]
