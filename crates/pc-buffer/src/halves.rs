@@ -29,16 +29,16 @@ use crate::waiters::Waiters;
 const MAX_PREALLOCATED: usize = 4096;
 
 /// The fewest pauses a consumer waits when it comes to move the back's items to the front and
-/// finds a producer holding the back lock (see [`HalvesBuffer::lock_back_to_refill`]): about
-/// 0.2 µs on the machine of BENCHMARKS.md, where a pause takes about 12 ns.
-const REFILL_PAUSES_MIN: usize = 16;
+/// finds a producer holding the back lock (see [`HalvesBuffer::lock_back_to_refill`]); the three
+/// bounds are BENCHMARKS.md's "Refill pauses".
+pub(crate) const REFILL_PAUSES_MIN: usize = 16;
 
 /// The most pauses that consumer waits below capacity 256, where a quarter of the capacity
 /// takes over (see [`HalvesBuffer::refill_pauses`]).
 const REFILL_PAUSES_SMALL: usize = 64;
 
-/// The most pauses that consumer waits: about 3 µs.
-const REFILL_PAUSES_MAX: usize = 256;
+/// The most pauses that consumer waits, at any capacity.
+pub(crate) const REFILL_PAUSES_MAX: usize = 256;
 
 /// The two-lock buffer (see the module docs).
 pub(crate) struct HalvesBuffer<T> {
@@ -278,7 +278,7 @@ impl<T> HalvesBuffer<T> {
     /// `Err(None)` if there is nothing to move. `patient`: the caller is a single get that
     /// blocks without a deadline, and may wait a little for a longer run (see
     /// [`lock_back_to_refill`](Self::lock_back_to_refill)); `try_get` and deadlines do not wait,
-    /// nor do batch gets, which take what is there (waiting measured 0.95x to 0.98x for them).
+    /// nor do batch gets, which take what is there: a batch is already the long run the wait is for.
     #[inline]
     fn refill(&self, front: &mut Front<T>, patient: bool) -> Result<(), Option<Refused>> {
         debug_assert!(front.queue.is_empty());
@@ -321,13 +321,9 @@ impl<T> HalvesBuffer<T> {
     /// producer in the middle of its stream: the lock's own retries come after 1, 2, 4 and 8
     /// pauses, each one a compare-and-swap that pulls the line over while the producer still holds
     /// it. A consumer that keeps up with a producer would then come back every few items, each time
-    /// costing the producer a miss on its lock and on a fresh set of item lines. Measured against
-    /// taking the lock at once, with one to four producers and one to four consumers: 1.1x to 1.5x
-    /// the throughput at capacity 1024, 1.1x to 1.6x from capacity 4 to 255 (1.9x and 2.8x where a
-    /// capacity of 128 and 64 fed one consumer from four producers), 1.0x to 1.04x at capacity 2.
-    /// Too long a wait costs instead: 64 pauses at capacity 2 and 4 measured 0.74x to 0.77x, likely
-    /// because the producers fill so small a buffer meanwhile and have to stop, and at capacity 16
-    /// they gained at most 1.1x where 32 gained 1.3x. A consumer of a sparse stream rarely finds
+    /// costing the producer a miss on its lock and on a fresh set of item lines. Too long a wait
+    /// costs instead: the producers fill a small buffer meanwhile and have to stop, so the wait
+    /// grows with the capacity (BENCHMARKS.md, "Refill pauses"). A consumer of a sparse stream rarely finds
     /// the lock held, and then waits no longer than this. The wait is never a condition: the refill
     /// takes whatever the back holds after it. It holds the front lock meanwhile, on purpose: other
     /// consumers would find the front empty too and go for the same back lock, and the run this one
@@ -641,10 +637,7 @@ impl<T> Layout<T> for HalvesBuffer<T> {
     /// swaps with its `Vec`. The critical section then moves no item, and the items' cache lines
     /// were written by the producer before it took the lock: copied in under the lock, they would
     /// be written into the allocation a consumer last read, one miss per line while every other
-    /// thread waits for the lock. Measured with the pipeline (one consumer, identity work, five
-    /// alternations against the build without it): 1.15x to 1.77x the throughput at capacities
-    /// 4 and 8, 1.07x to 1.46x at 16 (median 1.28x), within the noise from 32 on, where the
-    /// lock's line rather than the items' lines bounds a hand-over. The swap needs an allocation
+    /// thread waits for the lock (BENCHMARKS.md, "Batch swaps"). The swap needs an allocation
     /// from `items` at least as large as the one the queue keeps, so that later puts do not
     /// allocate under the lock, and one from the queue at least as large as `items`', so that the
     /// caller gets back what it gave.
