@@ -63,8 +63,8 @@ impl Drop for Spinning<'_> {
 ///   would only keep the other thread from running, and each yield hands it the core.
 /// - With others backing off too, threads may outnumber cores: crossbeam's short backoff (a few
 ///   microseconds of spins, then a few yields), then park, so the threads that can go on get the
-///   cores. (Letting only one thread per side back off and parking the rest at once was measured
-///   and is far slower: every wake-up costs more than the whole backoff.)
+///   cores. (Not only one thread per side backing off and the rest parking at once: every
+///   wake-up costs more than the whole backoff.)
 /// - Either way, while the hint says the thread this one waits for was notified and is still
 ///   waking up, keep yielding ([`WAKING_YIELDS`]) rather than park: it is about to make room or
 ///   put an item. Without this, once one side parks (say a consumer started before its
@@ -104,8 +104,8 @@ pub(crate) fn back_off(spinners: &Spinners, look: impl Fn() -> (bool, bool)) {
 /// and the count's two read-modify-writes on a shared line per back-off cost more than the whole
 /// hand-off; two threads backing off at the same moment, a producer waiting for room and a
 /// consumer for the item, would also see each other and both take the crowded path to parking.
-/// Measured with four producers and four consumers too: the lone schedule, which parks after
-/// its yields, was faster there as well (see BENCHMARKS.md).
+/// With four producers and four consumers the lone schedule, which parks after its yields, holds
+/// too (BENCHMARKS.md, "Lone backoff").
 ///
 /// `on_yield` runs once, when the spins are over and the thread is about to yield for the first
 /// time (the waits start their clock there: see [`Waited`](crate::one_lock::Waited)).

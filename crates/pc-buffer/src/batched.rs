@@ -6,9 +6,9 @@
 //! item takes the queue's allocation: no item moves under the lock, and a hand-over costs the
 //! one line of the lock, the queue's header and the published length, to the other side and
 //! back. The two-lock layout keeps those on four lines (two locks, two counts), which pays
-//! when single puts and gets overlap; for pc-roles' batches at capacity 16 it carried 0.65x the
-//! items per second of this one (31.6 against 48.8 M items/s, see
-//! BENCHMARKS.md). The waits are those of the slot of capacity 1 ([`crate::one_lock`]).
+//! when single puts and gets overlap, and costs whole batches a line more each way
+//! (BENCHMARKS.md, "Made for batches"). The waits are those of the slot of capacity 1
+//! ([`crate::one_lock`]).
 
 use std::collections::VecDeque;
 use std::mem;
@@ -481,7 +481,7 @@ impl<T> Layout<T> for BatchedBuffer<T> {
 impl<T> OneLock for BatchedBuffer<T> {
     type State = Queue<T>;
 
-    /// See [`Waited`]: timed from the first yield, 1.16x the throughput here.
+    /// See [`Waited`]: most waits here end while spinning, so a wait is timed from the first yield.
     const TIMED_FROM_START: bool = false;
 
     #[inline]

@@ -149,13 +149,12 @@ impl<T> BoundedBuffer<T> {
     /// and a [`put_batch_from`](Self::put_batch_from) that fits into the empty queue swaps
     /// allocations with it as [`get_batch_into`](Self::get_batch_into) does on the other side:
     /// a hand-over of a whole batch then moves that one line to the other side and back, and no
-    /// item under the lock. That is what a pipeline does: measured with [`pc-pipeline`] (one
-    /// producer, one consumer), it carried 1.11x to 1.22x the items per second of `new`'s layout
-    /// at capacities 4 to 64 (medians of five paired runs, see BENCHMARKS.md).
+    /// item under the lock. That is what a pipeline does, and [`pc-pipeline`] takes this layout
+    /// for one producer and up to two consumers (BENCHMARKS.md, "Made for batches").
     ///
     /// Prefer [`new`](Self::new) when producers put and consumers get single items at the same
-    /// time: there its two locks let a put and a get proceed together, and a single lock
-    /// measured 0.44x up to capacity 16. At capacity 1 both make the same one-slot buffer.
+    /// time: there its two locks let a put and a get proceed together, where a single lock
+    /// makes them take turns. At capacity 1 both make the same one-slot buffer.
     ///
     /// [`pc-pipeline`]: https://docs.rs/pc-pipeline
     ///

@@ -61,14 +61,13 @@ pub(crate) trait OneLock {
 /// The batched layout times a wait from the moment the thread first yields its core (or parks),
 /// not from its first look. Most of its hand-overs between two running threads end while the
 /// waiting one spins, a fraction of a microsecond, and reading the clock when such a wait begins
-/// and again when it ends costs about as much as the hand-over: measured with `pc-roles` at
-/// capacity 16, the two reads per wait cost 12% of the throughput (43 against 50 M items/s, see
-/// BENCHMARKS.md). A wait that ends while spinning is counted, and adds no time.
+/// and again when it ends costs about as much as the hand-over. A wait that ends while spinning
+/// is counted, and adds no time.
 ///
 /// The slot of capacity 1 times every wait from its start: there the clock read at the start
 /// also delays the waiting thread's first look at the slot's line by a few dozen nanoseconds,
-/// which leaves that line to the other side a moment longer. Without it one producer and one
-/// consumer ran at 0.6x to 0.7x (4.3 to 4.6 against 6.5 to 7.2 M items/s).
+/// which leaves that line to the other side a moment longer (BENCHMARKS.md, "One slot at
+/// capacity 1").
 #[derive(Clone, Copy)]
 pub(crate) enum Waited {
     /// The operation went on at once.
@@ -178,7 +177,7 @@ fn wait_for_slow<'a, L: OneLock>(
 /// How many operations of one side waited, and for how long in all, counted after unlocking
 /// in atomics on a line of their own: counted under the lock, next to the items, they would
 /// put a second line on the way of every hand-over that waits (at capacity 1, nearly every
-/// one: measured 2.9x to 5.2x slower there).
+/// one).
 ///
 /// Std's atomics even under loom: they are statistics, which no decision reads, and as loom's
 /// they would add two scheduling points to every wait in every model without checking anything.

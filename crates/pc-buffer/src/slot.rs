@@ -6,11 +6,11 @@
 //! all sit on one line, so one line goes to the consumer and one comes back per item (the
 //! two-lock layout of [`BoundedBuffer`](crate::BoundedBuffer) at larger capacities keeps the
 //! lock, the queue's allocation and each count on lines of their own, which pays at larger
-//! capacities and costs four lines per item at capacity 1). Measured in BENCHMARKS.md.
+//! capacities and costs four lines per item at capacity 1).
 //!
 //! The slot stays a layout of its own instead of the batch queue at capacity 1, because that
-//! queue, tried in its place, was more than 10% slower at capacity 1 (BENCHMARKS.md, "One slot
-//! at capacity 1").
+//! queue, tried in its place, missed the bound of 10% slower at capacity 1 that a merge was
+//! allowed (BENCHMARKS.md, "One slot at capacity 1").
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -43,8 +43,7 @@ pub(crate) struct SlotBuffer<T> {
     not_empty: Condvar,
     /// The producers' waits and the consumers' waits, each on a cache line of its own and
     /// counted after unlocking. At capacity 1 nearly every operation waits: counted under the
-    /// lock, next to the slot, they would put a second line on the way of every item, and
-    /// measured 2.9x to 5.2x slower.
+    /// lock, next to the slot, they would put a second line on the way of every item.
     put_waits: CachePadded<Waits>,
     get_waits: CachePadded<Waits>,
 }
@@ -351,7 +350,7 @@ impl<T> Layout<T> for SlotBuffer<T> {
 impl<T> OneLock for SlotBuffer<T> {
     type State = Slot<T>;
 
-    /// See [`Waited`](crate::one_lock::Waited): the clock read at the start of a wait measured 1.5x faster here.
+    /// See [`Waited`](crate::one_lock::Waited): here nearly every operation waits, so the wait is timed from its start.
     const TIMED_FROM_START: bool = true;
 
     #[inline]

@@ -293,18 +293,14 @@ impl<H> ProducerRole<H> {
 }
 
 /// How many spin-loop hints a producer makes between pulling a chunk of several items and
-/// putting it: about 25 ns on the machine of BENCHMARKS.md (a hint took 12 ns there). A single
-/// item is put at once: a source that promises nothing ahead is put item by item, and there the
-/// pause would cost more than the put.
+/// putting it. A single item is put at once: a source that promises nothing ahead is put item
+/// by item, and there the pause would cost more than the put.
 ///
-/// Measured, not derived. A producer that pulls faster than its consumer takes comes back to a
-/// buffer that is still full, and its look at the buffer then tends to come at the wrong moment
-/// for the consumer emptying it. Over pc-pipeline, one producer and one consumer, this pause
-/// lifted the throughput 1.15x at capacity 16 (57.7 against 50.2 M items/s, medians of 6),
-/// 1.25x at capacity 1 and 1.04x to 1.14x at 4 to 32; with two consumers 1.3x at capacity 1,
-/// and within the noise elsewhere (BENCHMARKS.md). The same pause inside
-/// the buffer's put would tax every put that finds room, such as a single thread's; more spins
-/// before the first yield, or a spin before the back-off's first look, did not help.
+/// Chosen by measurement, not derived (BENCHMARKS.md, `PAUSES_BEFORE_PUT`). A producer that
+/// pulls faster than its consumer takes comes back to a buffer that is still full, and its look
+/// at the buffer then tends to come at the wrong moment for the consumer emptying it. The pause
+/// lives here rather than in the buffer's put, where it would tax every put that finds room,
+/// such as a single thread's.
 const PAUSES_BEFORE_PUT: u32 = 2;
 
 #[inline(always)]

@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 ///
 /// The role reads the clock at its start and end and around each delay, never around a buffer
 /// operation: [`BoundedBuffer`](pc_buffer::BoundedBuffer) reads it only when an operation
-/// waits. Timing every operation from outside took two clock reads per batch, about as long as
-/// the hand-over itself: the pipeline with one consumer ran 1.18x faster at capacity 16 without
-/// them. (The roles alone over the two-lock layout, one producer and one consumer moving whole
-/// chunks, ran slower without them: see BENCHMARKS.md.)
+/// waits. Timing every operation from outside takes two clock reads per batch, about as long as
+/// the hand-over itself (BENCHMARKS.md, "Blocked time from the buffer").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RoleReport {
@@ -38,9 +36,8 @@ impl RoleReport {
     /// Sleeps for `delay` and counts the sleep as paced. Does nothing if `delay` is zero.
     ///
     /// Called once per item: the check stays inline and the sleep is out of line, so that the
-    /// compiler inlines the check into the roles' loops in every build. When it did not (a
-    /// call per item, and the report kept in memory across it), the pipeline at capacity 1024
-    /// ran at 0.8x in the comparison runner (see BENCHMARKS.md).
+    /// compiler inlines the check into the roles' loops in every build: a call per item would
+    /// also keep the report in memory across it, in the hottest loop of every run.
     #[inline(always)]
     pub(crate) fn pace(&mut self, delay: Duration) {
         if !delay.is_zero() {
