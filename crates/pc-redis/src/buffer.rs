@@ -7,26 +7,25 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use pc_buffer::{BufferGetError, BufferPutError, BufferStats};
-use redis::{Client, Connection, Value};
+use redis::Value;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::{Builder, unique_name};
+use crate::config::{Builder, Target, unique_name};
 use crate::err::{ConnectError, RedisError};
 use crate::keys::{GROUP, Keys};
 use crate::lease::Renewer;
 use crate::reply::{self, Entry};
 use crate::scripts::Scripts;
+use crate::server::{Connection, Server};
 use crate::stats::{Accounting, DeadLetter};
 
 /// The most items one server call moves.
 const MAX_BATCH: usize = 512;
 
-/// How long opening a connection may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// A bounded buffer of `T` on Redis Streams, shared by every process that opens the same name on
-/// the same server.
+/// the same server ([`builder`](Self::builder)) or the same Redis Cluster
+/// ([`cluster_builder`](Self::cluster_builder)).
 ///
 /// It has the in-memory buffer's semantics across processes: at most
 /// [`capacity`](Builder::capacity) items are put and not yet acknowledged, however many producers
@@ -62,7 +61,7 @@ pub struct RedisBuffer<T> {
 
 /// What the lease renewer shares with the buffer.
 pub(crate) struct Shared {
-    pub(crate) client: Client,
+    pub(crate) server: Server,
     pub(crate) keys: Keys,
     pub(crate) scripts: Scripts,
     /// This buffer's consumer name in the group.
@@ -98,6 +97,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A read timeout well after any blocking call's own, which waits at most `poll`.
+fn read_timeout(poll: Duration) -> Duration {
+    poll + Duration::from_secs(5)
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
@@ -107,11 +111,7 @@ fn millis(duration: Duration) -> u64 {
 impl Shared {
     /// Opens a connection whose reads time out well after any blocking call's own timeout.
     pub(crate) fn open(&self) -> Result<Connection, RedisError> {
-        let connection = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-        let timeout = Some(self.poll + Duration::from_secs(5));
-        connection.set_read_timeout(timeout)?;
-        connection.set_write_timeout(timeout)?;
-        Ok(connection)
+        self.server.open(read_timeout(self.poll))
     }
 }
 
@@ -119,16 +119,33 @@ impl<T> RedisBuffer<T> {
     /// Starts opening the buffer `name` on the server at `url` (`redis://[user:password@]host:port/db`,
     /// or `redis+unix:///path`); see [`Builder`].
     pub fn builder(url: &str, name: &str) -> Builder<T> {
-        Builder::new(url, name)
+        Builder::new(Target::Node(url.to_owned()), name)
+    }
+
+    /// Starts opening the buffer `name` on the Redis Cluster that `nodes` (the URLs of one or
+    /// more of its nodes) belong to; see [`Builder`].
+    ///
+    /// Every key of the buffer shares the hash tag `{name}`, so one node holds the whole buffer;
+    /// the connection finds that node and follows the slot when it moves. Buffers of different
+    /// names spread over the cluster's nodes.
+    pub fn cluster_builder<I, S>(nodes: I, name: &str) -> Builder<T>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let nodes = nodes.into_iter().map(|node| node.as_ref().to_owned());
+        Builder::new(Target::Cluster(nodes.collect()), name)
     }
 
     pub(crate) fn open(builder: Builder<T>) -> Result<Self, ConnectError> {
         // The URL's own text never goes into an error: it may hold a password.
-        let client = Client::open(builder.url.as_str())
-            .map_err(|err| ConnectError::InvalidUrl(format!("{:?}", err.kind())))?;
+        let server = match &builder.target {
+            Target::Node(url) => Server::node(url)?,
+            Target::Cluster(nodes) => Server::cluster(nodes, read_timeout(builder.poll))?,
+        };
         let consumer = unique_name();
         let shared = Arc::new(Shared {
-            client,
+            server,
             keys: Keys::new(&builder.name),
             scripts: Scripts::new(),
             producer: builder.producer_id.unwrap_or_else(|| consumer.clone()),
@@ -143,19 +160,20 @@ impl<T> RedisBuffer<T> {
             taken: Mutex::new(HashMap::new()),
         });
         let mut connection = shared.open().map_err(ConnectError::Unreachable)?;
-        let info: String = redis::cmd("INFO").arg("server").query(&mut connection)?;
-        let version = info
-            .lines()
-            .find_map(|line| line.strip_prefix("redis_version:"))
-            .unwrap_or("unknown")
-            .trim()
-            .to_owned();
-        let major = version
-            .split('.')
-            .next()
-            .and_then(|major| major.parse::<u32>().ok());
-        if major.is_none_or(|major| major < 7) {
-            return Err(ConnectError::ServerTooOld(version));
+        let nodes = connection.nodes()?;
+        if let Some(old) = nodes
+            .iter()
+            .find(|node| node.major().is_none_or(|major| major < 7))
+        {
+            return Err(ConnectError::ServerTooOld(old.version.clone()));
+        }
+        match (
+            shared.server.is_cluster(),
+            nodes.iter().any(|node| node.cluster_enabled),
+        ) {
+            (false, true) => return Err(ConnectError::ClusterNode),
+            (true, false) => return Err(ConnectError::NotCluster),
+            _ => {}
         }
         let made: String = shared
             .scripts
@@ -391,20 +409,13 @@ impl<T> RedisBuffer<T> {
         if text.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
-        let fields = [
-            "got",
-            "put_waits",
-            "put_wait_us",
-            "get_waits",
-            "get_wait_us",
-        ];
-        for (field, value) in fields.iter().zip(text.split(' ')) {
-            if value != "0" {
-                pipe.hincr(&self.shared.keys.meta, *field, value).ignore();
-            }
-        }
-        pipe.exec(connection)?;
+        let _: i64 = self
+            .shared
+            .scripts
+            .tally
+            .key(&self.shared.keys.meta)
+            .arg(text)
+            .invoke(connection)?;
         Ok(())
     }
 

@@ -13,11 +13,12 @@ use crate::keys::valid_name;
 /// The largest capacity: the server's scripts count in doubles, exact up to 2^53.
 pub const MAX_CAPACITY: usize = 1 << 53;
 
-/// How a [`RedisBuffer`] is opened: made by [`RedisBuffer::builder`], opened by
-/// [`connect`](Self::connect). Its `Debug` leaves the URL out: it may hold a password.
+/// How a [`RedisBuffer`] is opened: made by [`RedisBuffer::builder`] (one server) or
+/// [`RedisBuffer::cluster_builder`] (a Redis Cluster), opened by [`connect`](Self::connect). Its
+/// `Debug` leaves the URLs out: they may hold a password.
 #[derive(Clone)]
 pub struct Builder<T> {
-    pub(crate) url: String,
+    pub(crate) target: Target,
     pub(crate) name: String,
     pub(crate) capacity: usize,
     pub(crate) lease: Duration,
@@ -29,9 +30,20 @@ pub struct Builder<T> {
     items: PhantomData<fn(T) -> T>,
 }
 
+/// The server a builder connects to.
+#[derive(Clone)]
+pub(crate) enum Target {
+    /// One server's URL.
+    Node(String),
+    /// Seed nodes' URLs of a cluster.
+    Cluster(Vec<String>),
+}
+
 impl<T> fmt::Debug for Builder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cluster = matches!(self.target, Target::Cluster(_));
         f.debug_struct("Builder")
+            .field("cluster", &cluster)
             .field("name", &self.name)
             .field("capacity", &self.capacity)
             .field("lease", &self.lease)
@@ -45,9 +57,9 @@ impl<T> fmt::Debug for Builder<T> {
 }
 
 impl<T> Builder<T> {
-    pub(crate) fn new(url: &str, name: &str) -> Self {
+    pub(crate) fn new(target: Target, name: &str) -> Self {
         Self {
-            url: url.to_owned(),
+            target,
             name: name.to_owned(),
             capacity: 10,
             lease: Duration::from_secs(30),

@@ -80,9 +80,19 @@ pub enum ConnectError {
     /// The server could not be reached, refused the credentials or failed a command.
     #[error("cannot reach the Redis server: {0}")]
     Unreachable(#[source] RedisError),
-    /// The server is older than Redis 7.0.
+    /// The server (or a node of the cluster) is older than Redis 7.0.
     #[error("Redis {0} is too old: 7.0 or newer is needed")]
     ServerTooOld(String),
+    /// The URL names a node of a Redis Cluster: open the buffer with
+    /// [`RedisBuffer::cluster_builder`](crate::RedisBuffer::cluster_builder), which follows the
+    /// buffer's slot to whichever node holds it.
+    #[error(
+        "the server is a Redis Cluster node: open the buffer with RedisBuffer::cluster_builder"
+    )]
+    ClusterNode,
+    /// The cluster builder's nodes are not a Redis Cluster (cluster mode is off).
+    #[error("the server is not a Redis Cluster: open the buffer with RedisBuffer::builder")]
+    NotCluster,
     /// A buffer of this name exists with another capacity.
     #[error("buffer {name:?} exists with capacity {existing}, not {requested}")]
     CapacityMismatch {
@@ -98,5 +108,11 @@ pub enum ConnectError {
 impl From<redis::RedisError> for ConnectError {
     fn from(err: redis::RedisError) -> Self {
         Self::Unreachable(RedisError::Redis(err))
+    }
+}
+
+impl From<RedisError> for ConnectError {
+    fn from(err: RedisError) -> Self {
+        Self::Unreachable(err)
     }
 }

@@ -5,10 +5,9 @@ use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use redis::Connection;
-
 use crate::buffer::Shared;
 use crate::keys::GROUP;
+use crate::server::Connection;
 
 /// The most ids one renewal call carries.
 const CHUNK: usize = 512;

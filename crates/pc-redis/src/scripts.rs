@@ -218,9 +218,17 @@ wake(KEYS[2], 64)
 return 1
 ";
 
+/// Adds counts made outside the scripts (`ARGV[1]`, as [`TALLY`] reads them) to the meta hash
+/// `KEYS[1]`, unless the buffer is gone: counts never make a half buffer on a server that lost it.
+const ADD_TALLY: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then tally(KEYS[1], ARGV[1]) end
+return 1
+";
+
 /// The scripts, each loaded once per connection on first use (`EVALSHA`, then `EVAL`).
 pub(crate) struct Scripts {
     pub(crate) connect: Script,
+    pub(crate) tally: Script,
     pub(crate) put: Script,
     pub(crate) take: Script,
     pub(crate) ack: Script,
@@ -235,6 +243,7 @@ impl Scripts {
             |body: &str| Script::new(&format!("{GONE}{WAKE}{BURY}{TALLY}{ACKNOWLEDGE}{body}"));
         Self {
             connect: Script::new(CONNECT),
+            tally: Script::new(&format!("{TALLY}{ADD_TALLY}")),
             put: with_helpers(PUT),
             take: with_helpers(TAKE),
             ack: with_helpers(ACK),

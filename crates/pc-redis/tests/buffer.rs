@@ -1,5 +1,6 @@
-//! The buffer on a live server: order, the bound, close and drain, acknowledgement, leases,
-//! dead letters, idempotent puts, accounting, and clear errors.
+//! The buffer on a live server and on a Redis Cluster: order, the bound, close and drain,
+//! acknowledgement, leases, dead letters, idempotent puts, accounting, and clear errors. Each test
+//! runs twice, as `node::NAME` and `cluster::NAME`.
 
 mod common;
 
@@ -7,13 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use common::fresh;
-use pc_redis::{Buffer, BufferGetError, BufferPutError, ConnectError, MAX_CAPACITY, RedisBuffer};
+use common::Place;
+use pc_redis::{Buffer, BufferGetError, BufferPutError, ConnectError, MAX_CAPACITY};
 
-#[test]
-fn items_come_out_in_put_order_and_the_counts_add_up() {
-    let Some(url) = common::url() else { return };
-    let buffer = fresh::<u64>(&url, "order").capacity(100).connect().unwrap();
+fn items_come_out_in_put_order_and_the_counts_add_up(place: &Place) {
+    let buffer = place.fresh::<u64>("order").capacity(100).connect().unwrap();
     buffer.put_batch((0..50).collect()).unwrap();
     for item in 50..60 {
         buffer.put(item).unwrap();
@@ -41,10 +40,8 @@ fn items_come_out_in_put_order_and_the_counts_add_up() {
     buffer.destroy().unwrap();
 }
 
-#[test]
-fn a_full_buffer_hands_the_item_back_until_an_acknowledgement_makes_room() {
-    let Some(url) = common::url() else { return };
-    let buffer = fresh::<String>(&url, "full").capacity(2).connect().unwrap();
+fn a_full_buffer_hands_the_item_back_until_an_acknowledgement_makes_room(place: &Place) {
+    let buffer = place.fresh::<String>("full").capacity(2).connect().unwrap();
     buffer.put("a".into()).unwrap();
     buffer.put("b".into()).unwrap();
     match buffer.try_put("c".into()) {
@@ -75,14 +72,9 @@ fn a_full_buffer_hands_the_item_back_until_an_acknowledgement_makes_room() {
     buffer.destroy().unwrap();
 }
 
-#[test]
-fn a_blocked_put_goes_in_once_a_consumer_acknowledges() {
-    let Some(url) = common::url() else { return };
+fn a_blocked_put_goes_in_once_a_consumer_acknowledges(place: &Place) {
     let name = common::name("blocked-put");
-    let buffer = RedisBuffer::<u32>::builder(&url, &name)
-        .capacity(1)
-        .connect()
-        .unwrap();
+    let buffer = place.builder::<u32>(&name).capacity(1).connect().unwrap();
     buffer.put(1).unwrap();
     thread::scope(|scope| {
         let producer = scope.spawn(|| buffer.put(2));
@@ -99,10 +91,8 @@ fn a_blocked_put_goes_in_once_a_consumer_acknowledges() {
     buffer.destroy().unwrap();
 }
 
-#[test]
-fn close_fails_later_puts_and_consumers_drain_before_they_see_it() {
-    let Some(url) = common::url() else { return };
-    let buffer = fresh::<u32>(&url, "close").capacity(10).connect().unwrap();
+fn close_fails_later_puts_and_consumers_drain_before_they_see_it(place: &Place) {
+    let buffer = place.fresh::<u32>("close").capacity(10).connect().unwrap();
     buffer.put_batch(vec![1, 2, 3]).unwrap();
     buffer.close().unwrap();
     match buffer.put(4) {
@@ -139,16 +129,9 @@ fn close_fails_later_puts_and_consumers_drain_before_they_see_it() {
     buffer.destroy().unwrap();
 }
 
-#[test]
-fn no_consumer_sees_closed_while_another_still_holds_an_item() {
-    let Some(url) = common::url() else { return };
+fn no_consumer_sees_closed_while_another_still_holds_an_item(place: &Place) {
     let name = common::name("pending");
-    let open = || {
-        RedisBuffer::<u32>::builder(&url, &name)
-            .capacity(4)
-            .connect()
-            .unwrap()
-    };
+    let open = || place.builder::<u32>(&name).capacity(4).connect().unwrap();
     let (first, second) = (open(), open());
     first.put(7).unwrap();
     first.close().unwrap();
@@ -167,12 +150,11 @@ fn no_consumer_sees_closed_while_another_still_holds_an_item() {
     first.destroy().unwrap();
 }
 
-#[test]
-fn a_dead_consumers_items_go_to_another_after_the_lease() {
-    let Some(url) = common::url() else { return };
+fn a_dead_consumers_items_go_to_another_after_the_lease(place: &Place) {
     let name = common::name("lease");
     let open = || {
-        RedisBuffer::<u32>::builder(&url, &name)
+        place
+            .builder::<u32>(&name)
             .capacity(8)
             .lease(Duration::from_millis(300))
             .reclaim_interval(Duration::from_millis(50))
@@ -217,12 +199,11 @@ fn a_dead_consumers_items_go_to_another_after_the_lease() {
     survivor.destroy().unwrap();
 }
 
-#[test]
-fn a_live_consumers_lease_is_renewed_while_it_works() {
-    let Some(url) = common::url() else { return };
+fn a_live_consumers_lease_is_renewed_while_it_works(place: &Place) {
     let name = common::name("renew");
     let open = || {
-        RedisBuffer::<u32>::builder(&url, &name)
+        place
+            .builder::<u32>(&name)
             .capacity(8)
             .lease(Duration::from_secs(1))
             .reclaim_interval(Duration::from_millis(10))
@@ -246,12 +227,11 @@ fn a_live_consumers_lease_is_renewed_while_it_works() {
     worker.destroy().unwrap();
 }
 
-#[test]
-fn an_item_delivered_too_often_becomes_a_dead_letter_with_its_reason() {
-    let Some(url) = common::url() else { return };
+fn an_item_delivered_too_often_becomes_a_dead_letter_with_its_reason(place: &Place) {
     let name = common::name("poison");
     let open = || {
-        RedisBuffer::<String>::builder(&url, &name)
+        place
+            .builder::<String>(&name)
             .capacity(4)
             .lease(Duration::from_millis(100))
             .reclaim_interval(Duration::from_millis(10))
@@ -280,14 +260,10 @@ fn an_item_delivered_too_often_becomes_a_dead_letter_with_its_reason() {
     survivor.destroy().unwrap();
 }
 
-#[test]
-fn an_undecodable_item_becomes_a_dead_letter_and_the_next_one_is_delivered() {
-    let Some(url) = common::url() else { return };
+fn an_undecodable_item_becomes_a_dead_letter_and_the_next_one_is_delivered(place: &Place) {
     let name = common::name("undecodable");
-    let words = RedisBuffer::<String>::builder(&url, &name)
-        .connect()
-        .unwrap();
-    let numbers = RedisBuffer::<u32>::builder(&url, &name).connect().unwrap();
+    let words = place.builder::<String>(&name).connect().unwrap();
+    let numbers = place.builder::<u32>(&name).connect().unwrap();
     words.put("not a number".into()).unwrap();
     numbers.put(5).unwrap();
     assert_eq!(numbers.get().unwrap(), 5);
@@ -313,12 +289,11 @@ fn an_undecodable_item_becomes_a_dead_letter_and_the_next_one_is_delivered() {
     numbers.destroy().unwrap();
 }
 
-#[test]
-fn a_put_sent_again_with_a_sequence_the_server_has_is_not_put_twice() {
-    let Some(url) = common::url() else { return };
+fn a_put_sent_again_with_a_sequence_the_server_has_is_not_put_twice(place: &Place) {
     let name = common::name("idempotent");
     let open = || {
-        RedisBuffer::<u32>::builder(&url, &name)
+        place
+            .builder::<u32>(&name)
             .producer_id("producer-1")
             .connect()
             .unwrap()
@@ -343,16 +318,9 @@ fn a_put_sent_again_with_a_sequence_the_server_has_is_not_put_twice() {
     first.destroy().unwrap();
 }
 
-#[test]
-fn the_roles_run_on_it_and_acknowledge_what_they_processed() {
-    let Some(url) = common::url() else { return };
+fn the_roles_run_on_it_and_acknowledge_what_they_processed(place: &Place) {
     let name = common::name("roles");
-    let open = || {
-        RedisBuffer::<u64>::builder(&url, &name)
-            .capacity(16)
-            .connect()
-            .unwrap()
-    };
+    let open = || place.builder::<u64>(&name).capacity(16).connect().unwrap();
     let producer = open();
     let total = thread::scope(|scope| {
         let consumers: Vec<_> = (0..2)
@@ -399,13 +367,12 @@ fn the_roles_run_on_it_and_acknowledge_what_they_processed() {
     producer.destroy().unwrap();
 }
 
-#[test]
-fn producers_racing_never_exceed_the_capacity() {
-    let Some(url) = common::url() else { return };
+fn producers_racing_never_exceed_the_capacity(place: &Place) {
     let name = common::name("bound");
     let capacity = 3;
     let open = || {
-        RedisBuffer::<u32>::builder(&url, &name)
+        place
+            .builder::<u32>(&name)
             .capacity(capacity)
             .connect()
             .unwrap()
@@ -451,36 +418,31 @@ fn producers_racing_never_exceed_the_capacity() {
     watcher.destroy().unwrap();
 }
 
-#[test]
-fn bad_settings_are_clear_errors() {
-    let Some(url) = common::url() else { return };
+fn bad_settings_are_clear_errors(place: &Place) {
     let err = |builder: pc_redis::Builder<u32>| builder.connect().unwrap_err();
     assert!(matches!(
-        err(fresh(&url, "zero").capacity(0)),
+        err(place.fresh("zero").capacity(0)),
         ConnectError::InvalidSetting(_)
     ));
     assert!(matches!(
-        err(fresh(&url, "huge").capacity(MAX_CAPACITY + 1)),
+        err(place.fresh("huge").capacity(MAX_CAPACITY + 1)),
         ConnectError::InvalidSetting(_)
     ));
     assert!(matches!(
-        err(fresh(&url, "deliveries").max_deliveries(0)),
+        err(place.fresh("deliveries").max_deliveries(0)),
         ConnectError::InvalidSetting(_)
     ));
     assert!(matches!(
-        err(RedisBuffer::builder(&url, "a{b}")),
+        err(place.builder("a{b}")),
         ConnectError::InvalidName(_)
     ));
     assert!(matches!(
-        err(RedisBuffer::builder(&url, "")),
+        err(place.builder("")),
         ConnectError::InvalidName(_)
     ));
     let name = common::name("mismatch");
-    let made = RedisBuffer::<u32>::builder(&url, &name)
-        .capacity(5)
-        .connect()
-        .unwrap();
-    match err(RedisBuffer::builder(&url, &name).capacity(6)) {
+    let made = place.builder::<u32>(&name).capacity(5).connect().unwrap();
+    match err(place.builder(&name).capacity(6)) {
         ConnectError::CapacityMismatch {
             existing,
             requested,
@@ -492,7 +454,8 @@ fn bad_settings_are_clear_errors() {
     }
     made.destroy().unwrap();
     // A buffer at the largest capacity counts exactly.
-    let huge = fresh::<u32>(&url, "max")
+    let huge = place
+        .fresh::<u32>("max")
         .capacity(MAX_CAPACITY)
         .connect()
         .unwrap();
@@ -502,10 +465,8 @@ fn bad_settings_are_clear_errors() {
     huge.destroy().unwrap();
 }
 
-#[test]
-fn get_batch_of_zero_returns_at_once_with_nothing() {
-    let Some(url) = common::url() else { return };
-    let buffer = fresh::<u32>(&url, "zero-batch").connect().unwrap();
+fn get_batch_of_zero_returns_at_once_with_nothing(place: &Place) {
+    let buffer = place.fresh::<u32>("zero-batch").connect().unwrap();
     let mut out = Vec::new();
     assert_eq!(buffer.get_batch_into(&mut out, 0).unwrap(), 0);
     assert!(matches!(
@@ -515,15 +476,10 @@ fn get_batch_of_zero_returns_at_once_with_nothing() {
     buffer.destroy().unwrap();
 }
 
-#[test]
-fn waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them() {
-    let Some(url) = common::url() else { return };
+fn waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them(place: &Place) {
     let name = common::name("waits");
     {
-        let buffer = RedisBuffer::<u32>::builder(&url, &name)
-            .capacity(1)
-            .connect()
-            .unwrap();
+        let buffer = place.builder::<u32>(&name).capacity(1).connect().unwrap();
         assert!(
             buffer
                 .get_timeout(Duration::from_millis(20))
@@ -539,10 +495,7 @@ fn waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them() {
         assert!(matches!(buffer.try_put(3), Err(BufferPutError::Timeout(3))));
         // Dropped without another call: its counts still reach the server.
     }
-    let reader = RedisBuffer::<u32>::builder(&url, &name)
-        .capacity(1)
-        .connect()
-        .unwrap();
+    let reader = place.builder::<u32>(&name).capacity(1).connect().unwrap();
     let stats = Buffer::stats(&reader);
     assert_eq!((stats.get_waits, stats.put_waits), (1, 1));
     assert!(stats.get_wait_time >= Duration::from_millis(20));
@@ -550,3 +503,47 @@ fn waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them() {
     assert_eq!((stats.items_put, stats.len, stats.capacity), (1, 1, 1));
     reader.destroy().unwrap();
 }
+
+/// Runs each test on the shared server (`node::NAME`) and on the shared cluster (`cluster::NAME`).
+macro_rules! on_every_place {
+    ($($test:ident),* $(,)?) => {
+        mod node {
+            $(
+                #[test]
+                fn $test() {
+                    if let Some(place) = crate::common::node() {
+                        super::$test(&place);
+                    }
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[test]
+                fn $test() {
+                    if let Some(place) = crate::common::cluster() {
+                        super::$test(&place);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_every_place!(
+    items_come_out_in_put_order_and_the_counts_add_up,
+    a_full_buffer_hands_the_item_back_until_an_acknowledgement_makes_room,
+    a_blocked_put_goes_in_once_a_consumer_acknowledges,
+    close_fails_later_puts_and_consumers_drain_before_they_see_it,
+    no_consumer_sees_closed_while_another_still_holds_an_item,
+    a_dead_consumers_items_go_to_another_after_the_lease,
+    a_live_consumers_lease_is_renewed_while_it_works,
+    an_item_delivered_too_often_becomes_a_dead_letter_with_its_reason,
+    an_undecodable_item_becomes_a_dead_letter_and_the_next_one_is_delivered,
+    a_put_sent_again_with_a_sequence_the_server_has_is_not_put_twice,
+    the_roles_run_on_it_and_acknowledge_what_they_processed,
+    producers_racing_never_exceed_the_capacity,
+    bad_settings_are_clear_errors,
+    get_batch_of_zero_returns_at_once_with_nothing,
+    waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them,
+);

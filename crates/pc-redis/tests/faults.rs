@@ -87,6 +87,33 @@ fn a_server_restarted_without_its_data_says_the_buffer_is_gone() {
 }
 
 #[test]
+fn counts_sent_after_another_process_destroyed_the_buffer_make_no_half_buffer() {
+    let Some(server) = common::own_server(&[]) else {
+        return;
+    };
+    let open = || {
+        RedisBuffer::<u32>::builder(&server.url, "destroyed")
+            .capacity(1)
+            .connect()
+            .unwrap()
+    };
+    let (waiting, other) = (open(), open());
+    waiting.put(1).unwrap();
+    // A wait on the full buffer: counted by the buffer, sent with its next call or when dropped.
+    match waiting.put_timeout(2, Duration::from_millis(20)) {
+        Err(BufferPutError::Timeout(item)) => assert_eq!(item, 2),
+        other => panic!("expected the item back, got {other:?}"),
+    }
+    other.destroy().unwrap();
+    drop(waiting);
+    let mut connection = redis::Client::open(server.url.as_str())
+        .and_then(|client| client.get_connection())
+        .unwrap();
+    let keys: i64 = redis::cmd("DBSIZE").query(&mut connection).unwrap();
+    assert_eq!(keys, 0, "the counts made a key of a buffer that is gone");
+}
+
+#[test]
 fn wrong_credentials_are_refused_without_repeating_them() {
     let Some(server) = common::own_server(&["--requirepass", "right-horse-battery"]) else {
         return;

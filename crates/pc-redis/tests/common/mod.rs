@@ -1,10 +1,13 @@
 //! A Redis server for the tests: `PC_REDIS_URL` if set, else a throwaway `redis-server` on a Unix
-//! socket, else the tests are skipped with one line saying how to run them.
+//! socket, else the tests are skipped with one line saying how to run them. And a Redis Cluster:
+//! `PC_REDIS_CLUSTER` (its nodes' URLs, comma-separated) if set, else three throwaway nodes on
+//! loopback ports joined by `redis-cli --cluster create`, else skipped the same way.
 
 #![allow(dead_code)]
 
 use std::env;
 use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +15,124 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 
 use pc_redis::{Builder, RedisBuffer};
+
+/// Where a test's buffers live: one server, or a cluster.
+pub enum Place {
+    Node(String),
+    Cluster(Vec<String>),
+}
+
+impl Place {
+    /// A builder for the buffer `name` here.
+    pub fn builder<T>(&self, name: &str) -> Builder<T> {
+        match self {
+            Self::Node(url) => RedisBuffer::builder(url, name),
+            Self::Cluster(nodes) => RedisBuffer::cluster_builder(nodes, name),
+        }
+    }
+
+    /// A builder for a fresh buffer of this test here.
+    pub fn fresh<T>(&self, test: &str) -> Builder<T> {
+        self.builder(&name(test))
+    }
+}
+
+/// The shared server, as a [`Place`].
+pub fn node() -> Option<Place> {
+    url().map(Place::Node)
+}
+
+/// The shared cluster's node URLs, or `None` (after saying so once) when there is none; with
+/// `PC_REDIS_REQUIRED=1` that fails the test instead.
+pub fn cluster() -> Option<Place> {
+    static NODES: OnceLock<Option<Vec<String>>> = OnceLock::new();
+    let nodes = NODES.get_or_init(|| {
+        if let Ok(nodes) = env::var("PC_REDIS_CLUSTER") {
+            return Some(nodes.split(',').map(str::to_owned).collect());
+        }
+        start_cluster(3)
+    });
+    if nodes.is_none() {
+        assert!(
+            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
+            "PC_REDIS_REQUIRED=1 but there is no Redis Cluster: set PC_REDIS_CLUSTER or install redis-server and redis-cli"
+        );
+        static SAID: OnceLock<()> = OnceLock::new();
+        SAID.get_or_init(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "pc-redis: Redis Cluster tests skipped: no cluster (set PC_REDIS_CLUSTER=redis://127.0.0.1:7000/,... or put redis-server and redis-cli on PATH)"
+            );
+        });
+    }
+    nodes.clone().map(Place::Cluster)
+}
+
+/// A loopback port free now, whose cluster bus port (10,000 above it) is free too.
+pub fn spare_tcp_port() -> Option<u16> {
+    (0..100).find_map(|_| {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let bus = port.checked_add(10_000)?;
+        TcpListener::bind(("127.0.0.1", bus)).ok()?;
+        Some(port)
+    })
+}
+
+/// Starts `count` cluster nodes and joins them into one cluster with every slot assigned; their
+/// URLs, or `None` if `redis-server` or `redis-cli` cannot be run. The nodes live as long as
+/// the test process (see [`Server::start`]).
+fn start_cluster(count: usize) -> Option<Vec<String>> {
+    let dir = env::temp_dir().join(format!("pc-redis-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut ports = Vec::new();
+    for node in 0..count {
+        // A port taken between the look and the server's bind: try another.
+        let (port, server) = (0..5).find_map(|_| {
+            let port = spare_tcp_port()?.to_string();
+            let config = dir.join(format!("nodes-{node}.conf"));
+            let _ = std::fs::remove_file(&config);
+            let args = [
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &config.display().to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ];
+            let url = format!("redis://127.0.0.1:{port}/");
+            Server::spawn(&args, url, PathBuf::new()).map(|server| (port, server))
+        })?;
+        std::mem::forget(server);
+        ports.push(port);
+    }
+    // `timeout`: redis-cli waits for the nodes to agree, without a bound of its own.
+    let joined = Command::new("timeout")
+        .args(["60", "redis-cli", "--cluster"])
+        .arg("create")
+        .args(ports.iter().map(|port| format!("127.0.0.1:{port}")))
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    joined.success().then(|| {
+        ports
+            .iter()
+            .map(|port| format!("redis://127.0.0.1:{port}/"))
+            .collect()
+    })
+}
 
 /// The shared server's URL, or `None` (after saying so once) when there is none. With
 /// `PC_REDIS_REQUIRED=1` (as CI sets it) a missing server fails the test instead.
@@ -94,22 +215,29 @@ impl Server {
     }
 
     fn start_on(socket: PathBuf, extra: &[&str]) -> Option<Self> {
+        let path = socket.display().to_string();
         let mut args = vec![
-            "--port".to_string(),
-            "0".into(),
-            "--unixsocket".into(),
-            socket.display().to_string(),
-            "--save".into(),
-            String::new(),
-            "--appendonly".into(),
-            "no".into(),
+            "--port",
+            "0",
+            "--unixsocket",
+            &path,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
         ];
-        args.extend(extra.iter().map(|arg| arg.to_string()));
+        args.extend(extra);
+        let url = format!("redis+unix://{path}");
+        Self::spawn(&args, url, socket)
+    }
+
+    /// Runs `redis-server` with `args` under the watching shell; `None` if it does not start.
+    fn spawn(args: &[&str], url: String, socket: PathBuf) -> Option<Self> {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(WATCHED)
             .arg("sh")
-            .args(&args)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -129,7 +257,7 @@ impl Server {
         }
         thread::spawn(move || lines.for_each(drop));
         Some(Self {
-            url: format!("redis+unix://{}", socket.display()),
+            url,
             socket,
             child,
             stdin: Mutex::new(stdin),
