@@ -10,6 +10,9 @@
 //! PC_REDIS_URL=redis://redis-host:6379/ cargo run --release --example distributed -- worker jobs
 //! PC_REDIS_URL=redis://redis-host:6379/ cargo run --release --example distributed -- produce jobs 200
 //! ```
+//!
+//! On a Redis Cluster, set `PC_REDIS_CLUSTER` to one or more of its nodes' URLs, comma-separated,
+//! instead of `PC_REDIS_URL`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -42,8 +45,14 @@ const LEASE: Duration = Duration::from_secs(1);
 const WORKERS: usize = 3;
 const MESSAGES: u32 = 200;
 
+/// Opens the buffer on the Redis Cluster of `PC_REDIS_CLUSTER` (its nodes' URLs, comma-separated)
+/// if that is set, else on the server at `url`.
 fn open(url: &str, name: &str) -> Result<RedisBuffer<Message>> {
-    Ok(RedisBuffer::builder(url, name)
+    let builder = match env::var("PC_REDIS_CLUSTER") {
+        Ok(nodes) => RedisBuffer::cluster_builder(nodes.split(','), name),
+        Err(_) => RedisBuffer::builder(url, name),
+    };
+    Ok(builder
         .capacity(CAPACITY)
         .lease(LEASE)
         .reclaim_interval(Duration::from_millis(200))
@@ -132,6 +141,8 @@ fn local_run(url: String) -> Result<()> {
             probe.destroy()?;
             (url, None)
         }
+        // A cluster named is the one to use: no private server stands in for it.
+        Err(err) if env::var_os("PC_REDIS_CLUSTER").is_some() => return Err(err),
         Err(_) => {
             let server = PrivateServer::start()?;
             (server.url.clone(), Some(server))
