@@ -1,6 +1,7 @@
 //! The Redis buffer against `redis-benchmark` on the same server in the same run: batches of 64
 //! and one item at a time, 100-byte items, one producer and two consumers, every item put, taken
-//! and acknowledged, against `XADD` of a 100-byte field at `-P 16` and `-P 1`.
+//! and acknowledged, against `XADD` of a 100-byte field at `-P 16` and `-P 1`; beside the rates,
+//! the server's CPU time per item (or request), from `INFO cpu` before and after each run.
 //!
 //! `PC_REPS=5 cargo bench -p pc-benches --bench redis`. Uses `PC_REDIS_URL` if it is a TCP URL
 //! (`redis://host:port/`), else starts `redis-server` on a spare loopback port. `PC_ITEMS` sets the
@@ -31,40 +32,88 @@ fn main() {
     let (host, port, _server) = server();
     let url = format!("redis://{host}:{port}/");
     println!("redis-server at {host}:{port}, {reps} repetitions, alternated, medians");
-    let mut rows: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
-        (
-            "batches of 64 | redis-benchmark -c 1 -P 16",
-            Vec::new(),
-            Vec::new(),
-        ),
-        (
-            "one at a time | redis-benchmark -c 1 -P 1",
-            Vec::new(),
-            Vec::new(),
-        ),
-    ];
+    let mut rows: Vec<Row> = [
+        "batches of 64 | redis-benchmark -c 1 -P 16",
+        "one at a time | redis-benchmark -c 1 -P 1",
+    ]
+    .map(Row::new)
+    .into();
     for rep in 0..reps {
         for (row, (pipeline, batch, n)) in
             [(16, 64, items), (1, 1, items / 4)].into_iter().enumerate()
         {
+            let cpu = server_cpu(&host, port);
             let theirs = redis_benchmark(&host, port, pipeline, n);
+            let theirs_cpu = server_cpu(&host, port) - cpu;
+            let cpu = server_cpu(&host, port);
             let ours = buffer_run(&url, &format!("bench-{rep}-{row}"), batch, n);
-            rows[row].1.push(ours);
-            rows[row].2.push(theirs);
+            let ours_cpu = server_cpu(&host, port) - cpu;
+            let row = &mut rows[row];
+            row.ours.push(ours);
+            row.theirs.push(theirs);
+            row.ours_us.push(ours_cpu * 1e6 / n as f64);
+            row.theirs_us.push(theirs_cpu * 1e6 / n as f64);
         }
     }
     println!();
-    println!("| job | pc-redis | redis-benchmark XADD | ratio |");
-    println!("| --- | --- | --- | --- |");
-    for (job, ours, theirs) in rows {
-        let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(o, t)| o / t).collect();
+    println!("| job | pc-redis | redis-benchmark XADD | ratio | server µs per item | per XADD |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for row in rows {
+        let ratios: Vec<f64> = row
+            .ours
+            .iter()
+            .zip(&row.theirs)
+            .map(|(o, t)| o / t)
+            .collect();
         println!(
-            "| {job} | {:.0} | {:.0} | {:.2}x |",
-            median(ours),
-            median(theirs),
-            median(ratios)
+            "| {} | {:.0} | {:.0} | {:.2}x | {:.1} | {:.1} |",
+            row.job,
+            median(row.ours),
+            median(row.theirs),
+            median(ratios),
+            median(row.ours_us),
+            median(row.theirs_us)
         );
     }
+}
+
+/// One row's readings, one per repetition.
+struct Row {
+    job: &'static str,
+    ours: Vec<f64>,
+    theirs: Vec<f64>,
+    ours_us: Vec<f64>,
+    theirs_us: Vec<f64>,
+}
+
+impl Row {
+    fn new(job: &'static str) -> Self {
+        Self {
+            job,
+            ours: Vec::new(),
+            theirs: Vec::new(),
+            ours_us: Vec::new(),
+            theirs_us: Vec::new(),
+        }
+    }
+}
+
+/// The server's CPU time so far (user and system), in seconds, from `INFO cpu`.
+fn server_cpu(host: &str, port: u16) -> f64 {
+    let output = Command::new("redis-cli")
+        .args(["-h", host, "-p", &port.to_string(), "INFO", "cpu"])
+        .output()
+        .expect("redis-cli on PATH (it comes with redis-server)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    ["used_cpu_user:", "used_cpu_sys:"]
+        .iter()
+        .map(|field| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|value| value.trim().parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("no {field} in INFO cpu: {text}"))
+        })
+        .sum()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
