@@ -222,14 +222,9 @@ fn a_cluster_node_opened_as_one_server_is_a_clear_error() {
 
 #[test]
 fn one_server_opened_as_a_cluster_is_a_clear_error() {
-    let Some(port) = common::spare_tcp_port() else {
+    let Some((_server, url)) = common::own_tcp_server() else {
         return;
     };
-    let Some(_server) = common::own_server(&["--port", &port.to_string(), "--bind", "127.0.0.1"])
-    else {
-        return;
-    };
-    let url = format!("redis://127.0.0.1:{port}/");
     match RedisBuffer::<u32>::cluster_builder([url.as_str()], "not-a-cluster").connect() {
         Err(ConnectError::NotCluster) => {}
         other => panic!("expected NotCluster, got {:?}", other.map(|_| ())),

@@ -285,6 +285,28 @@ impl Drop for Server {
     }
 }
 
+/// A server of the test's own on a loopback TCP port (for what a Unix socket cannot do, such as
+/// a cluster client's seed), with its URL; `None` as for [`own_server`].
+pub fn own_tcp_server() -> Option<(Server, String)> {
+    // A port taken between the look and the server's bind: try another.
+    let started = (0..5).find_map(|_| {
+        let port = spare_tcp_port()?.to_string();
+        let server = Server::start(&["--port", &port, "--bind", "127.0.0.1"])?;
+        Some((server, format!("redis://127.0.0.1:{port}/")))
+    });
+    if started.is_none() {
+        assert!(
+            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
+            "PC_REDIS_REQUIRED=1 but redis-server cannot be started on a TCP port"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "pc-redis: a test with a TCP server of its own skipped: redis-server is not on PATH"
+        );
+    }
+    started
+}
+
 /// A server of the test's own (to stop, restart or protect with a password), or `None` (after
 /// saying so) when `redis-server` cannot be run; with `PC_REDIS_REQUIRED=1` that fails instead.
 pub fn own_server(extra: &[&str]) -> Option<Server> {
