@@ -161,6 +161,13 @@ impl<T> RedisBuffer<T> {
         });
         let mut connection = shared.open().map_err(ConnectError::Unreachable)?;
         let nodes = connection.nodes()?;
+        // A cluster client that found no primary owning slots reached no cluster.
+        if nodes.is_empty() {
+            return Err(match shared.server.is_cluster() {
+                true => ConnectError::NotCluster,
+                false => ConnectError::ServerTooOld("unknown".into()),
+            });
+        }
         if let Some(old) = nodes
             .iter()
             .find(|node| node.major().is_none_or(|major| major < 7))

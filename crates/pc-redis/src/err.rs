@@ -90,7 +90,8 @@ pub enum ConnectError {
         "the server is a Redis Cluster node: open the buffer with RedisBuffer::cluster_builder"
     )]
     ClusterNode,
-    /// The cluster builder's nodes are not a Redis Cluster (cluster mode is off).
+    /// The cluster builder's nodes are not a Redis Cluster (cluster mode is off, or no node
+    /// owns slots yet).
     #[error("the server is not a Redis Cluster: open the buffer with RedisBuffer::builder")]
     NotCluster,
     /// A buffer of this name exists with another capacity.
