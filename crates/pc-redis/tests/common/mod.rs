@@ -53,16 +53,12 @@ pub fn cluster() -> Option<Place> {
         start_cluster(3)
     });
     if nodes.is_none() {
-        assert!(
-            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
-            "PC_REDIS_REQUIRED=1 but there is no Redis Cluster: set PC_REDIS_CLUSTER or install redis-server and redis-cli"
+        required_but(
+            "there is no Redis Cluster: set PC_REDIS_CLUSTER or install redis-server and redis-cli",
         );
         static SAID: OnceLock<()> = OnceLock::new();
         SAID.get_or_init(|| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "pc-redis: Redis Cluster tests skipped: no cluster (set PC_REDIS_CLUSTER=redis://127.0.0.1:7000/,... or put redis-server and redis-cli on PATH)"
-            );
+            say("Redis Cluster tests skipped: no cluster (set PC_REDIS_CLUSTER=redis://127.0.0.1:7000/,... or put redis-server and redis-cli on PATH)");
         });
     }
     nodes.clone().map(Place::Cluster)
@@ -149,17 +145,10 @@ pub fn url() -> Option<String> {
         Some(url)
     });
     if url.is_none() {
-        assert!(
-            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
-            "PC_REDIS_REQUIRED=1 but there is no Redis server: set PC_REDIS_URL or install redis-server"
-        );
+        required_but("there is no Redis server: set PC_REDIS_URL or install redis-server");
         static SAID: OnceLock<()> = OnceLock::new();
         SAID.get_or_init(|| {
-            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-            let _ = writeln!(
-                std::io::stderr(),
-                "pc-redis: Redis tests skipped: no server (set PC_REDIS_URL=redis://127.0.0.1:6379/ or put redis-server on PATH)"
-            );
+            say("Redis tests skipped: no server (set PC_REDIS_URL=redis://127.0.0.1:6379/ or put redis-server on PATH)");
         });
     }
     url.clone()
@@ -176,6 +165,19 @@ pub fn name(test: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Fails the test if CI asks for the Redis tests to run (`PC_REDIS_REQUIRED=1`), since `missing`.
+fn required_but(missing: &str) {
+    assert!(
+        env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
+        "PC_REDIS_REQUIRED=1 but {missing}"
+    );
+}
+
+/// One line to stderr, past the test harness, which captures `eprintln!` of passing tests.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "pc-redis: {line}");
 }
 
 /// A builder for a fresh buffer of this test on the shared server.
@@ -295,14 +297,8 @@ pub fn own_tcp_server() -> Option<(Server, String)> {
         Some((server, format!("redis://127.0.0.1:{port}/")))
     });
     if started.is_none() {
-        assert!(
-            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
-            "PC_REDIS_REQUIRED=1 but redis-server cannot be started on a TCP port"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "pc-redis: a test with a TCP server of its own skipped: redis-server is not on PATH"
-        );
+        required_but("redis-server cannot be started on a TCP port");
+        say("a test with a TCP server of its own skipped: redis-server is not on PATH");
     }
     started
 }
@@ -312,14 +308,8 @@ pub fn own_tcp_server() -> Option<(Server, String)> {
 pub fn own_server(extra: &[&str]) -> Option<Server> {
     let server = Server::start(extra);
     if server.is_none() {
-        assert!(
-            env::var("PC_REDIS_REQUIRED").as_deref() != Ok("1"),
-            "PC_REDIS_REQUIRED=1 but redis-server cannot be started"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "pc-redis: a test with a server of its own skipped: redis-server is not on PATH"
-        );
+        required_but("redis-server cannot be started");
+        say("a test with a server of its own skipped: redis-server is not on PATH");
     }
     server
 }
