@@ -42,12 +42,11 @@ fn main() {
         for (row, (pipeline, batch, n)) in
             [(16, 64, items), (1, 1, items / 4)].into_iter().enumerate()
         {
-            let cpu = server_cpu(&host, port);
+            let before = server_cpu(&host, port);
             let theirs = redis_benchmark(&host, port, pipeline, n);
-            let theirs_cpu = server_cpu(&host, port) - cpu;
-            let cpu = server_cpu(&host, port);
+            let between = server_cpu(&host, port);
             let ours = buffer_run(&url, &format!("bench-{rep}-{row}"), batch, n);
-            let ours_cpu = server_cpu(&host, port) - cpu;
+            let (theirs_cpu, ours_cpu) = (between - before, server_cpu(&host, port) - between);
             let row = &mut rows[row];
             row.ours.push(ours);
             row.theirs.push(theirs);
