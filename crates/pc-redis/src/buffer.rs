@@ -300,6 +300,7 @@ impl<T> RedisBuffer<T> {
                 .close
                 .key(&keys.meta)
                 .key(&keys.room)
+                .key(&keys.items)
                 .invoke(connection)?;
             Ok(())
         })

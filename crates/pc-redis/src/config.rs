@@ -101,8 +101,8 @@ impl<T> Builder<T> {
         self
     }
 
-    /// How long one blocking server call waits before the caller checks for close, its own
-    /// deadline and expired leases again (default 100 ms).
+    /// How long one blocking server call waits before the caller looks again at its own
+    /// deadline, expired leases, and a close that did not wake it (default 100 ms).
     pub fn poll(mut self, poll: Duration) -> Self {
         self.poll = poll;
         self

@@ -210,11 +210,14 @@ end
 return renewed
 ";
 
-/// KEYS: meta, room. Closes and wakes every blocked producer so that it sees it.
+/// KEYS: meta, room, items. Closes, and wakes every blocked producer and consumer so that it
+/// sees it: an entry added and deleted at once ends every blocking read of the stream, with
+/// nothing read.
 const CLOSE: &str = r"
 if not redis.call('HGET', KEYS[1], 'capacity') then return gone() end
 redis.call('HSET', KEYS[1], 'closed', 1)
 wake(KEYS[2], 64)
+redis.call('XDEL', KEYS[3], redis.call('XADD', KEYS[3], '*', 'closed', '1'))
 return 1
 ";
 

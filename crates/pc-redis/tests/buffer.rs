@@ -1,12 +1,12 @@
 //! The buffer on a live server and on a Redis Cluster: order, the bound, close and drain,
 //! acknowledgement, leases, dead letters, idempotent puts, accounting, and clear errors. Each test
-//! runs twice, as `node::NAME` and `cluster::NAME`.
+//! of semantics runs twice, as `node::NAME` and `cluster::NAME`.
 
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::Place;
 use pc_redis::{Buffer, BufferGetError, BufferPutError, ConnectError, MAX_CAPACITY};
@@ -547,3 +547,54 @@ on_every_place!(
     get_batch_of_zero_returns_at_once_with_nothing,
     waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them,
 );
+
+/// Close ends the wait of every consumer blocked on an empty buffer at once, not at its next
+/// look: their reads would wait out the whole 60 s timeout (the poll is longer), so returning
+/// well before it means the close woke them. The server is the test's own, so that its only
+/// blocked clients are these consumers.
+#[test]
+fn close_ends_every_consumer_waiting_on_an_empty_buffer() {
+    let Some(server) = common::own_server(&[]) else {
+        return;
+    };
+    let open = || {
+        pc_redis::RedisBuffer::<u32>::builder(&server.url, "wake")
+            .poll(Duration::from_secs(600))
+            .connect()
+            .unwrap()
+    };
+    let (first, second, closer) = (open(), open(), open());
+    let mut admin = redis::Client::open(server.url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    thread::scope(|scope| {
+        let waiting = [&first, &second].map(|consumer| {
+            scope.spawn(move || {
+                let started = Instant::now();
+                (
+                    consumer.get_timeout(Duration::from_secs(60)),
+                    started.elapsed(),
+                )
+            })
+        });
+        // Close only once both reads are blocked on the server.
+        for _ in 0..100_000 {
+            let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+            let blocked = clients
+                .lines()
+                .filter(|client| client.contains("cmd=xreadgroup") && client.contains("flags=b"))
+                .count();
+            if blocked == 2 {
+                break;
+            }
+        }
+        closer.close().unwrap();
+        for consumer in waiting {
+            let (got, waited) = consumer.join().unwrap();
+            assert!(got.unwrap_err().is_closed());
+            assert!(waited < Duration::from_secs(30), "woken after {waited:?}");
+        }
+    });
+    closer.destroy().unwrap();
+}
