@@ -78,7 +78,11 @@ pub(crate) struct Shared {
     pub(crate) taken: Mutex<HashMap<ThreadId, Vec<String>>>,
 }
 
-/// Counts made where no script runs (a blocking read, a wait), for the next script call to add.
+/// How long counts made where no script runs may wait for a script call to carry them, so that
+/// a consumer that waits for every item does not add them to the server with every call.
+const TALLY_EVERY: Duration = Duration::from_millis(100);
+
+/// Counts made where no script runs (a blocking read, a wait), for a later script call to add.
 #[derive(Default)]
 struct Tally {
     got: u64,
@@ -86,6 +90,8 @@ struct Tally {
     put_wait_us: u64,
     get_waits: u64,
     get_wait_us: u64,
+    /// When the oldest count not yet sent was made.
+    since: Option<Instant>,
 }
 
 /// The next sequence number of this producer; unknown after a put whose outcome is unknown.
@@ -394,16 +400,28 @@ impl<T> RedisBuffer<T> {
         }
     }
 
-    /// Takes the tally for a script call, as its text argument (empty when there is nothing).
-    /// The counters inform: a tally lost with a failed call is not sent again.
-    fn take_tally(&self) -> String {
-        let tally = std::mem::take(&mut *lock(&self.tally));
+    /// Takes the tally for a script call, as its text argument: empty when there is nothing, or
+    /// when its oldest count is younger than [`TALLY_EVERY`] and not `now`. The counters inform:
+    /// a tally lost with a failed call is not sent again.
+    fn take_tally(&self, now: bool) -> String {
+        let tally = {
+            let mut tally = lock(&self.tally);
+            if !now
+                && tally
+                    .since
+                    .is_none_or(|since| since.elapsed() < TALLY_EVERY)
+            {
+                return String::new();
+            }
+            std::mem::take(&mut *tally)
+        };
         let Tally {
             got,
             put_waits,
             put_wait_us,
             get_waits,
             get_wait_us,
+            since: _,
         } = tally;
         if got + put_waits + get_waits == 0 {
             return String::new();
@@ -413,7 +431,7 @@ impl<T> RedisBuffer<T> {
 
     /// Sends the tally now (before a reading or a close, so that they include this caller's).
     fn flush_tally(&self, connection: &mut Connection) -> Result<(), RedisError> {
-        let text = self.take_tally();
+        let text = self.take_tally(true);
         if text.is_empty() {
             return Ok(());
         }
@@ -430,6 +448,7 @@ impl<T> RedisBuffer<T> {
     fn add_wait(&self, put: bool, waited: Duration) {
         let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
         let mut tally = lock(&self.tally);
+        tally.since.get_or_insert_with(Instant::now);
         if put {
             tally.put_waits += 1;
             tally.put_wait_us += micros;
@@ -622,7 +641,7 @@ impl<T: Serialize> RedisBuffer<T> {
                     .arg(&shared.producer)
                     .arg(start)
                     .arg(&waits)
-                    .arg(self.take_tally());
+                    .arg(self.take_tally(false));
                 for bytes in chunk {
                     call.arg(bytes.as_slice());
                 }
@@ -767,7 +786,11 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                     .arg(">")
                     .query(connection)?;
                 let entries = reply::read_group(read)?;
-                lock(&self.tally).got += entries.len() as u64;
+                if !entries.is_empty() {
+                    let mut tally = lock(&self.tally);
+                    tally.since.get_or_insert_with(Instant::now);
+                    tally.got += entries.len() as u64;
+                }
                 Ok(entries)
             });
             match read {
@@ -810,7 +833,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                 .arg(held)
                 .arg(lease)
                 .arg(shared.max_deliveries)
-                .arg(self.take_tally());
+                .arg(self.take_tally(false));
             for id in &acks {
                 call.arg(id);
             }

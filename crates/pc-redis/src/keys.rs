@@ -8,7 +8,7 @@ pub(crate) const GROUP: &str = "consumers";
 pub(crate) struct Keys {
     /// The stream of items put and not yet acknowledged.
     pub(crate) items: String,
-    /// The hash of the capacity, the closed flag, `count` and the counters.
+    /// The hash of the capacity, the closed flag and the counters.
     pub(crate) meta: String,
     /// The dead-letter stream.
     pub(crate) dead: String,

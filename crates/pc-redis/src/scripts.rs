@@ -1,12 +1,19 @@
 //! The server-side steps, each one Lua script so that a check and what depends on it are atomic.
 //!
 //! Every script touches only the keys it is given, all of one buffer's hash tag, so a buffer
-//! works unchanged on Redis Cluster. The meta hash holds the capacity, the closed flag, `count`
-//! (items put and neither acknowledged nor dead: what the capacity bounds), `put_waiting`
-//! (producers told to wait for room) and the counters; what was acknowledged is what was put and
-//! is neither dead nor counted.
+//! works unchanged on Redis Cluster. The meta hash holds the capacity, the closed flag,
+//! `put_waiting` (producers told to wait for room) and the counters; the items in the buffer
+//! (put and neither acknowledged nor dead: what the capacity bounds) are `put - acked - dead`,
+//! kept by no counter of their own, so that each step counts once.
 
 use redis::Script;
+
+/// Items put and neither acknowledged nor dead, from the meta hash's `put`, `acked` and `dead`.
+const COUNTED: &str = r"
+local function counted(put, acked, dead)
+  return tonumber(put or '0') - tonumber(acked or '0') - tonumber(dead or '0')
+end
+";
 
 /// Wakes up to `n` producers blocked on the room list (at most 64 tokens are kept).
 const WAKE: &str = r"
@@ -29,7 +36,6 @@ local function bury(items, meta, dead, room, group, id, reason)
   if redis.call('XACK', items, group, id) == 0 then return false end
   redis.call('XDEL', items, id)
   redis.call('XADD', dead, '*', 'id', id, 'reason', reason, 'd', data)
-  redis.call('HINCRBY', meta, 'count', -1)
   redis.call('HINCRBY', meta, 'dead', 1)
   wake(room, 1)
   return true
@@ -60,14 +66,15 @@ end
 ";
 
 /// Acknowledges the ids in ARGV from `from` on, wakes as many waiting producers, and returns
-/// the count left (`count` is the count before).
+/// the items left in the buffer (`count` is the number before).
 const ACKNOWLEDGE: &str = r"
 local function acknowledge(items, meta, room, group, from, waiting, count)
   local acked = redis.call('XACK', items, group, unpack(ARGV, from))
   redis.call('XDEL', items, unpack(ARGV, from))
   if acked == 0 then return count end
   if waiting > 0 then wake(room, acked) end
-  return redis.call('HINCRBY', meta, 'count', -acked)
+  redis.call('HINCRBY', meta, 'acked', acked)
+  return count - acked
 end
 ";
 
@@ -77,7 +84,7 @@ const CONNECT: &str = r"
 local capacity = redis.call('HGET', KEYS[1], 'capacity')
 if capacity and capacity ~= ARGV[1] then return capacity end
 if not capacity then
-  redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'count', 0, 'closed', 0)
+  redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'closed', 0)
 end
 local made = redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[2], '0', 'MKSTREAM')
 if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then
@@ -96,7 +103,7 @@ return 'ok'
 /// `{skipped, inserted}`, or `{-1, 0}` when closed.
 const PUT: &str = r"
 local meta = KEYS[2]
-local m = redis.call('HMGET', meta, 'capacity', 'closed', 'count', 'high_water')
+local m = redis.call('HMGET', meta, 'capacity', 'closed', 'put', 'acked', 'dead', 'high_water')
 if not m[1] then return gone() end
 tally(meta, ARGV[4])
 if string.sub(ARGV[3], 1, 1) == '1' then redis.call('HINCRBY', meta, 'put_waiting', -1) end
@@ -106,16 +113,15 @@ local n = #ARGV - 4
 local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 local skip = 0
 if last >= first then skip = math.min(n, last - first + 1) end
-local count = tonumber(m[3])
+local count = counted(m[3], m[4], m[5])
 local take = math.max(0, math.min(n - skip, tonumber(m[1]) - count))
 for i = 1, take do
   redis.call('XADD', KEYS[1], '*', 'd', ARGV[4 + skip + i])
 end
 if skip > 0 then redis.call('HINCRBY', meta, 'duplicates', skip) end
 if take > 0 then
-  count = redis.call('HINCRBY', meta, 'count', take)
-  redis.call('HINCRBY', meta, 'put', take)
-  if count > tonumber(m[4] or '0') then redis.call('HSET', meta, 'high_water', count) end
+  count = counted(redis.call('HINCRBY', meta, 'put', take), m[4], m[5])
+  if count > tonumber(m[6] or '0') then redis.call('HSET', meta, 'high_water', count) end
 end
 if skip + take > 0 then
   redis.call('HSET', KEYS[3], ARGV[1], string.format('%d', first + skip + take - 1))
@@ -139,12 +145,12 @@ const TAKE: &str = r"
 local items, meta, dead, room = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, me, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local lease, most = tonumber(ARGV[5]), tonumber(ARGV[6])
-local m = redis.call('HMGET', meta, 'capacity', 'closed', 'count', 'put_waiting')
+local m = redis.call('HMGET', meta, 'capacity', 'closed', 'put', 'acked', 'dead', 'put_waiting')
 if not m[1] then return gone() end
 tally(meta, ARGV[7])
-local count = tonumber(m[3])
+local count = counted(m[3], m[4], m[5])
 if #ARGV > 7 then
-  count = acknowledge(items, meta, room, group, 8, tonumber(m[4] or '0'), count)
+  count = acknowledge(items, meta, room, group, 8, tonumber(m[6] or '0'), count)
 end
 local out = {}
 if lease > 0 then
@@ -183,11 +189,12 @@ if #out == 0 and m[2] == '1' and count <= tonumber(ARGV[4]) then state = 1 end
 return {state, out}
 ";
 
-/// KEYS: items, meta, room. ARGV: group, ids... Returns the count left.
+/// KEYS: items, meta, room. ARGV: group, ids... Returns the items left in the buffer.
 const ACK: &str = r"
-local m = redis.call('HMGET', KEYS[2], 'count', 'put_waiting')
+local m = redis.call('HMGET', KEYS[2], 'capacity', 'put', 'acked', 'dead', 'put_waiting')
 if not m[1] then return 0 end
-return acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2, tonumber(m[2] or '0'), tonumber(m[1]))
+local count = counted(m[2], m[3], m[4])
+return acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2, tonumber(m[5] or '0'), count)
 ";
 
 /// KEYS: items, meta, dead, room. ARGV: group, id, reason. Returns 1 if buried.
@@ -242,8 +249,11 @@ pub(crate) struct Scripts {
 
 impl Scripts {
     pub(crate) fn new() -> Self {
-        let with_helpers =
-            |body: &str| Script::new(&format!("{GONE}{WAKE}{BURY}{TALLY}{ACKNOWLEDGE}{body}"));
+        let with_helpers = |body: &str| {
+            Script::new(&format!(
+                "{GONE}{COUNTED}{WAKE}{BURY}{TALLY}{ACKNOWLEDGE}{body}"
+            ))
+        };
         Self {
             connect: Script::new(CONNECT),
             tally: Script::new(&format!("{TALLY}{ADD_TALLY}")),

@@ -55,10 +55,11 @@ impl Accounting {
             capacity: usize::try_from(get("capacity")).unwrap_or(usize::MAX),
             closed: get("closed") == 1,
             produced: get("put"),
-            // Every item put is acknowledged, dead or counted: the scripts keep no fourth place.
-            acknowledged: get("put").saturating_sub(get("dead") + get("count")),
+            acknowledged: get("acked"),
             dead: get("dead"),
-            in_buffer: get("count"),
+            // Every item put is acknowledged, dead or in the buffer: the scripts keep no fourth
+            // place.
+            in_buffer: get("put").saturating_sub(get("acked") + get("dead")),
             high_water: get("high_water"),
             delivered: get("got"),
             redelivered: get("redelivered"),
