@@ -591,9 +591,6 @@ impl<T: Serialize> RedisBuffer<T> {
         outcome.map_err(|err| err.map(|()| items.split_off(done)))
     }
 
-    /// Sends one chunk with this producer's next sequence numbers, again on a fresh connection
-    /// if the transport fails (the server skips what a lost reply had already put). Returns how
-    /// many items the server has now (put or found put before), or `None` if it is closed.
     /// Takes this producer off the server's count of producers waiting for room.
     fn stop_waiting(&self) {
         // A count left too high only wakes producers that are not waiting.
@@ -607,6 +604,9 @@ impl<T: Serialize> RedisBuffer<T> {
         });
     }
 
+    /// Sends one chunk with this producer's next sequence numbers, again on a fresh connection
+    /// if the transport fails (the server skips what a lost reply had already put). Returns how
+    /// many items the server has now (put or found put before), or `None` if it is closed.
     fn put_chunk(
         &self,
         chunk: &[Vec<u8>],
