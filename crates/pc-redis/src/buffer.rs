@@ -1,6 +1,6 @@
 //! [`RedisBuffer`]: the bounded buffer on one Redis stream and one consumer group.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, ThreadId};
@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::{Builder, Target, unique_name};
+use crate::delivery::Deliveries;
 use crate::err::{ConnectError, RedisError};
 use crate::keys::{GROUP, Keys};
 use crate::lease::Renewer;
@@ -47,8 +48,6 @@ const MAX_BATCH: usize = 512;
 /// concerns only what the calling thread took.
 pub struct RedisBuffer<T> {
     shared: Arc<Shared>,
-    /// Connections not in use; a thread takes one for each call.
-    idle: Mutex<Vec<Connection>>,
     sequence: Mutex<Sequence>,
     last_reclaim: Mutex<Instant>,
     /// The last reading of the counters, for the trait's readings that cannot fail.
@@ -59,9 +58,11 @@ pub struct RedisBuffer<T> {
     items: PhantomData<fn(T) -> T>,
 }
 
-/// What the lease renewer shares with the buffer.
+/// What the buffer shares with its lease renewer and with the leases of its deliveries.
 pub(crate) struct Shared {
     pub(crate) server: Server,
+    /// Connections not in use; a thread takes one for each call.
+    idle: Mutex<Vec<Connection>>,
     pub(crate) keys: Keys,
     pub(crate) scripts: Scripts,
     /// This buffer's consumer name in the group.
@@ -76,6 +77,8 @@ pub(crate) struct Shared {
     retries: u32,
     /// The ids each thread took and has not acknowledged.
     pub(crate) taken: Mutex<HashMap<ThreadId, Vec<String>>>,
+    /// The ids of deliveries whose lease is alive (see [`Lease`](crate::Lease)).
+    pub(crate) leased: Mutex<HashSet<String>>,
 }
 
 /// How long counts made where no script runs may wait for a script call to carry them, so that
@@ -99,7 +102,7 @@ struct Sequence {
     next: Option<u64>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -118,6 +121,43 @@ impl Shared {
     /// Opens a connection whose reads time out well after any blocking call's own timeout.
     pub(crate) fn open(&self) -> Result<Connection, RedisError> {
         self.server.open(read_timeout(self.poll))
+    }
+
+    /// Runs `call` on a connection of the calling thread's own, opened if none is idle; a
+    /// connection whose transport failed is dropped, not reused.
+    fn with_connection<R>(
+        &self,
+        call: impl FnOnce(&mut Connection) -> Result<R, RedisError>,
+    ) -> Result<R, RedisError> {
+        let taken = lock(&self.idle).pop();
+        let mut connection = match taken {
+            Some(connection) => connection,
+            None => self.open()?,
+        };
+        let outcome = call(&mut connection);
+        match &outcome {
+            Err(err) if err.is_connection_error() => {}
+            _ => lock(&self.idle).push(connection),
+        }
+        outcome
+    }
+
+    /// Acknowledges `ids`, up to 512 per server call.
+    pub(crate) fn acknowledge(&self, ids: &[String]) -> Result<(), RedisError> {
+        for chunk in ids.chunks(MAX_BATCH) {
+            self.with_connection(|connection| {
+                let mut call = self.scripts.ack.prepare_invoke();
+                call.key(&self.keys.items)
+                    .key(&self.keys.meta)
+                    .key(&self.keys.room)
+                    .arg(GROUP);
+                for id in chunk {
+                    call.arg(id);
+                }
+                Ok(call.invoke::<i64>(connection)?)
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -164,6 +204,8 @@ impl<T> RedisBuffer<T> {
             poll: builder.poll,
             retries: builder.retries,
             taken: Mutex::new(HashMap::new()),
+            leased: Mutex::new(HashSet::new()),
+            idle: Mutex::new(Vec::new()),
         });
         let mut connection = shared.open().map_err(ConnectError::Unreachable)?;
         let nodes = connection.nodes()?;
@@ -207,9 +249,9 @@ impl<T> RedisBuffer<T> {
             .arg(&shared.keys.producers)
             .arg(&shared.producer)
             .query(&mut connection)?;
+        lock(&shared.idle).push(connection);
         let renewer = Renewer::start(Arc::clone(&shared), shared.lease / 3);
         Ok(Self {
-            idle: Mutex::new(vec![connection]),
             sequence: Mutex::new(Sequence {
                 next: Some(last.unwrap_or(0) + 1),
             }),
@@ -220,6 +262,10 @@ impl<T> RedisBuffer<T> {
             items: PhantomData,
             shared,
         })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// The buffer's name.
@@ -237,23 +283,11 @@ impl<T> RedisBuffer<T> {
         self.shared.capacity
     }
 
-    /// Runs `call` on a connection of the calling thread's own, opened if none is idle; a
-    /// connection whose transport failed is dropped, not reused.
     fn with_connection<R>(
         &self,
         call: impl FnOnce(&mut Connection) -> Result<R, RedisError>,
     ) -> Result<R, RedisError> {
-        let taken = lock(&self.idle).pop();
-        let mut connection = match taken {
-            Some(connection) => connection,
-            None => self.shared.open()?,
-        };
-        let outcome = call(&mut connection);
-        match &outcome {
-            Err(err) if err.is_connection_error() => {}
-            _ => lock(&self.idle).push(connection),
-        }
-        outcome
+        self.shared.with_connection(call)
     }
 
     /// How many items the calling thread took and has not acknowledged.
@@ -271,24 +305,10 @@ impl<T> RedisBuffer<T> {
     /// The transport failed; the items stay pending on the server and go to another consumer
     /// once their lease runs out (they are no longer renewed).
     pub fn acknowledge(&self) -> Result<(), RedisError> {
-        let Some(ids) = lock(&self.shared.taken).remove(&thread::current().id()) else {
-            return Ok(());
-        };
-        for chunk in ids.chunks(MAX_BATCH) {
-            let keys = &self.shared.keys;
-            self.with_connection(|connection| {
-                let mut call = self.shared.scripts.ack.prepare_invoke();
-                call.key(&keys.items)
-                    .key(&keys.meta)
-                    .key(&keys.room)
-                    .arg(GROUP);
-                for id in chunk {
-                    call.arg(id);
-                }
-                Ok(call.invoke::<i64>(connection)?)
-            })?;
+        match lock(&self.shared.taken).remove(&thread::current().id()) {
+            Some(ids) => self.shared.acknowledge(&ids),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Closes the buffer for every process: puts fail from now on, consumers drain what is left.
@@ -672,6 +692,32 @@ impl<T: Serialize> RedisBuffer<T> {
 }
 
 impl<T: DeserializeOwned> RedisBuffer<T> {
+    /// The items, each with the [`Lease`](crate::Lease) on it, for a consumer whose items leave
+    /// the taking thread before they are done: a chain of stages reads them as its source and
+    /// acknowledges each lease where the item's outcome is safe; see [`Deliveries`].
+    ///
+    /// ```no_run
+    /// use pc_pipeline::{Pipeline, Stage};
+    /// use pc_redis::{Delivery, RedisBuffer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let jobs = RedisBuffer::<u64>::builder("redis://127.0.0.1:6379/", "jobs").connect()?;
+    /// let mut total = 0;
+    /// Pipeline::source(jobs.deliveries())
+    ///     .try_stage(Stage::new("square").workers(4), |taken| {
+    ///         taken.map(|Delivery { item, lease }| (item * item, lease))
+    ///     })
+    ///     .for_each(|(square, lease)| {
+    ///         total += square;
+    ///         lease.acknowledge().expect("acknowledged"); // after the outcome is safe
+    ///     })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn deliveries(&self) -> Deliveries<'_, T> {
+        Deliveries::new(self)
+    }
+
     /// Takes an item, waiting while the buffer is empty; `Closed` once it is closed and nothing
     /// is left but what the calling thread holds.
     ///
@@ -896,7 +942,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
 /// buffer whose server is gone must drop at once).
 impl<T> Drop for RedisBuffer<T> {
     fn drop(&mut self) {
-        let idle = lock(&self.idle).pop();
+        let idle = lock(&self.shared.idle).pop();
         if let Some(mut connection) = idle {
             let _ = self.flush_tally(&mut connection);
         }

@@ -12,8 +12,9 @@ use crate::server::Connection;
 /// The most ids one renewal call carries.
 const CHUNK: usize = 512;
 
-/// Renews the lease of every item the buffer's threads hold, every third of the lease; stops
-/// when dropped (with the buffer), so the items of a consumer that is gone run out.
+/// Renews the lease of every item the buffer's threads hold and of every live delivery lease,
+/// every third of the lease; stops when dropped (with the buffer), so the items of a consumer
+/// that is gone run out.
 pub(crate) struct Renewer {
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -41,7 +42,7 @@ impl Renewer {
 /// One round of renewals; a transport failure drops the connection and waits for the next round
 /// (a lease is three rounds long).
 fn renew(shared: &Shared, connection: &mut Option<Connection>) {
-    let ids: Vec<String> = shared
+    let mut ids: Vec<String> = shared
         .taken
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -49,6 +50,14 @@ fn renew(shared: &Shared, connection: &mut Option<Connection>) {
         .flatten()
         .cloned()
         .collect();
+    ids.extend(
+        shared
+            .leased
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned(),
+    );
     if ids.is_empty() {
         return;
     }

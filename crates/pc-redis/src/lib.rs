@@ -5,7 +5,9 @@
 //! accounting readable from anywhere, and at-least-once delivery: a taken item stays pending until
 //! its consumer acknowledges it, and the items of a consumer that dies are taken over by the
 //! others once their lease runs out. It implements [`Buffer`], so the roles of
-//! `pc-roles` run across processes unchanged, acknowledging each batch after its work.
+//! `pc-roles` run across processes unchanged, acknowledging each batch after its work; and
+//! [`RedisBuffer::deliveries`] gives a chain of `pc-pipeline` stages its items, each with a
+//! [`Lease`] that travels beside it and is acknowledged at the sink.
 //!
 //! ```no_run
 //! use pc_redis::RedisBuffer;
@@ -48,6 +50,7 @@ struct ReadmeSnippets;
 mod as_buffer;
 mod buffer;
 mod config;
+mod delivery;
 mod err;
 mod keys;
 mod lease;
@@ -58,6 +61,7 @@ mod stats;
 
 pub use buffer::RedisBuffer;
 pub use config::{Builder, MAX_CAPACITY};
+pub use delivery::{Deliveries, Delivery, Lease};
 pub use err::{ConnectError, RedisError};
 pub use pc_buffer::{Buffer, BufferGetError, BufferPutError, BufferStats};
 pub use stats::{Accounting, DeadLetter};

@@ -1,5 +1,6 @@
 //! The buffer on a live server and on a Redis Cluster: order, the bound, close and drain,
-//! acknowledgement, leases, dead letters, idempotent puts, accounting, and clear errors. Each test
+//! acknowledgement, leases, deliveries through a chain, dead letters, idempotent puts,
+//! accounting, and clear errors. Each test
 //! of semantics runs twice, as `node::NAME` and `cluster::NAME`.
 
 mod common;
@@ -9,7 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::Place;
-use pc_redis::{Buffer, BufferGetError, BufferPutError, ConnectError, MAX_CAPACITY};
+use pc_pipeline::{Pipeline, Stage};
+use pc_redis::{
+    Buffer, BufferGetError, BufferPutError, ConnectError, Delivery, Lease, MAX_CAPACITY,
+};
 
 fn items_come_out_in_put_order_and_the_counts_add_up(place: &Place) {
     let buffer = place.fresh::<u64>("order").capacity(100).connect().unwrap();
@@ -504,6 +508,117 @@ fn waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them(place: &P
     reader.destroy().unwrap();
 }
 
+fn deliveries_through_a_chain_are_acknowledged_at_its_sink(place: &Place) {
+    let buffer = place
+        .fresh::<u64>("deliveries")
+        .capacity(16)
+        .connect()
+        .unwrap();
+    let (mut count, mut sum) = (0, 0);
+    thread::scope(|scope| {
+        // More items than the capacity: the producer goes on only as the sink acknowledges.
+        scope.spawn(|| {
+            buffer.put_batch((1..=300).collect()).unwrap();
+            buffer.close().unwrap();
+        });
+        Pipeline::source(buffer.deliveries())
+            .try_stage(Stage::new("square").workers(2), |taken| {
+                taken.map(|Delivery { item, lease }| (item * item, lease))
+            })
+            .for_each(|(square, lease): (u64, Lease)| {
+                count += 1;
+                sum += square;
+                lease.acknowledge().unwrap();
+            })
+            .unwrap();
+    });
+    assert_eq!((count, sum), (300, (1..=300u64).map(|n| n * n).sum()));
+    let accounting = buffer.accounting().unwrap();
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.acknowledged,
+            accounting.in_buffer,
+            accounting.redelivered
+        ),
+        (300, 300, 0, 0)
+    );
+    assert!(accounting.high_water <= 16);
+    buffer.destroy().unwrap();
+}
+
+fn a_dropped_lease_is_delivered_again_once_it_runs_out(place: &Place) {
+    let buffer = place
+        .fresh::<u32>("dropped-lease")
+        .capacity(4)
+        .lease(Duration::from_millis(300))
+        .reclaim_interval(Duration::from_millis(50))
+        .connect()
+        .unwrap();
+    buffer.put_batch(vec![1, 2]).unwrap();
+    buffer.close().unwrap();
+    let mut deliveries = buffer.deliveries();
+    let first = deliveries.next().unwrap().unwrap();
+    assert_eq!(first.item, 1);
+    // Its work failed: dropped, not acknowledged.
+    drop(first);
+    let second = deliveries.next().unwrap().unwrap();
+    assert_eq!(second.item, 2);
+    second.lease.acknowledge().unwrap();
+    // The iterator does not end while the dropped item is pending: it comes again.
+    let again = deliveries.next().unwrap().unwrap();
+    assert_eq!(again.item, 1);
+    again.lease.acknowledge().unwrap();
+    assert!(deliveries.next().is_none());
+    let accounting = buffer.accounting().unwrap();
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.acknowledged,
+            accounting.in_buffer,
+            accounting.redelivered
+        ),
+        (2, 2, 0, 1)
+    );
+    buffer.destroy().unwrap();
+}
+
+fn a_live_lease_is_renewed_and_any_thread_may_acknowledge_it(place: &Place) {
+    let name = common::name("live-lease");
+    let open = || {
+        place
+            .builder::<u32>(&name)
+            .capacity(4)
+            .lease(Duration::from_secs(1))
+            .reclaim_interval(Duration::from_millis(10))
+            .connect()
+            .unwrap()
+    };
+    let (worker, other) = (open(), open());
+    worker.put(1).unwrap();
+    worker.close().unwrap();
+    let delivery = worker.deliveries().next().unwrap().unwrap();
+    assert_eq!((delivery.item, worker.held()), (1, 0));
+    // Two and a half leases: without renewal the other consumer would take the item over, and
+    // while it is pending the other is not told closed.
+    assert!(
+        other
+            .get_timeout(Duration::from_millis(2500))
+            .unwrap_err()
+            .is_timeout()
+    );
+    let lease = delivery.lease;
+    thread::spawn(move || lease.acknowledge())
+        .join()
+        .unwrap()
+        .unwrap();
+    assert!(other.get().unwrap_err().is_closed());
+    assert!(worker.deliveries().next().is_none());
+    let accounting = worker.accounting().unwrap();
+    assert_eq!((accounting.redelivered, accounting.acknowledged), (0, 1));
+    worker.destroy().unwrap();
+}
+
 /// Runs each test on the shared server (`node::NAME`) and on the shared cluster (`cluster::NAME`).
 macro_rules! on_every_place {
     ($($test:ident),* $(,)?) => {
@@ -546,6 +661,9 @@ on_every_place!(
     bad_settings_are_clear_errors,
     get_batch_of_zero_returns_at_once_with_nothing,
     waits_are_counted_on_the_server_as_the_in_memory_buffer_counts_them,
+    deliveries_through_a_chain_are_acknowledged_at_its_sink,
+    a_dropped_lease_is_delivered_again_once_it_runs_out,
+    a_live_lease_is_renewed_and_any_thread_may_acknowledge_it,
 );
 
 /// Close ends the wait of every consumer blocked on an empty buffer at once, not at its next

@@ -46,6 +46,9 @@ fn a_server_that_is_gone_is_a_transport_error_with_the_item_handed_back() {
         other => panic!("expected the items back, got {other:?}"),
     }
     assert!(matches!(buffer.get(), Err(BufferGetError::Transport(_))));
+    let mut deliveries = buffer.deliveries();
+    assert!(matches!(deliveries.next(), Some(Err(err)) if err.is_connection_error()));
+    assert!(deliveries.next().is_none());
     assert!(buffer.accounting().is_err());
     assert!(buffer.close().is_err());
     let err = RedisBuffer::<u32>::builder(&server.url, "gone")
