@@ -69,7 +69,7 @@ pub(crate) struct Shared {
     pub(crate) consumer: String,
     producer: String,
     name: String,
-    capacity: usize,
+    pub(crate) capacity: usize,
     lease: Duration,
     reclaim_interval: Duration,
     max_deliveries: u32,
@@ -140,6 +140,63 @@ impl Shared {
             _ => lock(&self.idle).push(connection),
         }
         outcome
+    }
+
+    /// Puts `encoded` into `next` and acknowledges the entry `id`, in one script, waiting while
+    /// `next` has no room for all of them (see `FORWARD`); sent again on a fresh connection if
+    /// the transport fails, which is safe: a forward already made finds its entry acknowledged.
+    /// `false` if `next` is closed.
+    pub(crate) fn forward(
+        &self,
+        id: &str,
+        next: &Shared,
+        encoded: &[Vec<u8>],
+    ) -> Result<bool, RedisError> {
+        let mut waiting = false;
+        let mut attempt = 0;
+        loop {
+            let waits = format!("{}1", u8::from(waiting));
+            let sent = self.with_connection(|connection| {
+                let mut call = self.scripts.forward.prepare_invoke();
+                call.key(&self.keys.items)
+                    .key(&self.keys.meta)
+                    .key(&self.keys.room)
+                    .key(&next.keys.items)
+                    .key(&next.keys.meta)
+                    .key(&next.keys.room)
+                    .arg(GROUP)
+                    .arg(&waits);
+                for bytes in encoded {
+                    call.arg(bytes.as_slice());
+                }
+                Ok(call.arg(id).invoke::<i64>(connection)?)
+            });
+            match sent {
+                Ok(0 | 1) => return Ok(true),
+                Ok(-1) => return Ok(false),
+                Ok(_) => waiting = true,
+                Err(err) if err.is_connection_error() && attempt < self.retries => {
+                    attempt += 1;
+                    thread::sleep(Duration::from_millis(50 << attempt.min(4)));
+                    continue;
+                }
+                Err(RedisError::Redis(err))
+                    if err.kind()
+                        == redis::ErrorKind::Server(redis::ServerErrorKind::CrossSlot) =>
+                {
+                    let why = "the buffers are in different slots of the cluster";
+                    return Err(RedisError::Forward(why.into()));
+                }
+                Err(err) => return Err(err),
+            }
+            next.with_connection(|connection| {
+                let _: Value = redis::cmd("BLPOP")
+                    .arg(&next.keys.room)
+                    .arg(self.poll.as_secs_f64().max(0.001))
+                    .query(connection)?;
+                Ok(())
+            })?;
+        }
     }
 
     /// Acknowledges `ids`, up to 512 per server call.

@@ -5,11 +5,15 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use pc_buffer::BufferGetError;
+use pc_buffer::{BufferGetError, BufferPutError};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::buffer::{RedisBuffer, Shared, lock};
 use crate::err::RedisError;
+
+/// The most items one forward carries.
+const MAX_FORWARD: usize = 512;
 
 /// The items of a [`RedisBuffer`], each with the [`Lease`] on it, for a consumer whose items
 /// leave the thread that took them before they are done: a chain of stages
@@ -134,6 +138,61 @@ impl Lease {
     /// once its lease runs out (it is no longer renewed).
     pub fn acknowledge(self) -> Result<(), RedisError> {
         self.shared.acknowledge(std::slice::from_ref(&self.id))
+    }
+
+    /// Puts `items`, the outcome of this lease's item, into `next` and acknowledges the item, in
+    /// one step on the server, waiting while `next` has no room for all of them: a stage between
+    /// two buffers whose outcomes reach `next` exactly once. A worker that dies before the step
+    /// leaves the item to be delivered again; one that dies after it has nothing left to do; and
+    /// when two consumers forward the same item (the second after taking it over from a
+    /// consumer too slow to renew its lease), only the first puts anything: the second finds the
+    /// item no longer pending, puts nothing, and returns `Ok`.
+    ///
+    /// Both buffers must be on one server, or in one slot of a cluster. Waits for room are not
+    /// counted in `next`'s statistics.
+    ///
+    /// # Errors
+    ///
+    /// The items are handed back: `next` is closed, the transport failed (after the buffer's
+    /// [`retries`](crate::Builder::retries)), or the forward can never be made
+    /// ([`RedisError::Forward`]: other servers or slots, or more items than `next`'s capacity or
+    /// 512).
+    /// The lease is dropped: the item goes to a consumer again once it runs out.
+    pub fn forward<U: Serialize>(
+        self,
+        next: &RedisBuffer<U>,
+        items: Vec<U>,
+    ) -> Result<(), BufferPutError<Vec<U>, RedisError>> {
+        let next = next.shared();
+        let impossible = if !self.shared.server.together_with(&next.server) {
+            Some("the buffers are on different servers".to_owned())
+        } else if items.len() > next.capacity.min(MAX_FORWARD) {
+            Some(format!(
+                "{} items, more than one forward carries into a buffer of capacity {}",
+                items.len(),
+                next.capacity
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = impossible {
+            return Err(BufferPutError::Transport(items, RedisError::Forward(why)));
+        }
+        let mut encoded = Vec::with_capacity(items.len());
+        for item in &items {
+            match serde_json::to_vec(item) {
+                Ok(bytes) => encoded.push(bytes),
+                Err(err) => {
+                    let err = RedisError::Encode(err.to_string());
+                    return Err(BufferPutError::Transport(items, err));
+                }
+            }
+        }
+        match self.shared.forward(&self.id, next, &encoded) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(BufferPutError::Closed(items)),
+            Err(err) => Err(BufferPutError::Transport(items, err)),
+        }
     }
 }
 

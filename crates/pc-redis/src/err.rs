@@ -25,6 +25,11 @@ pub enum RedisError {
     /// An item could not be encoded (its `Serialize` implementation failed).
     #[error("cannot encode the item: {0}")]
     Encode(String),
+    /// A [`forward`](crate::Lease::forward) that can never be made: the buffers are on
+    /// different servers or in different slots of a cluster, or the items are more than the
+    /// next buffer's capacity.
+    #[error("cannot forward: {0}")]
+    Forward(String),
 }
 
 impl fmt::Debug for RedisError {
@@ -34,6 +39,7 @@ impl fmt::Debug for RedisError {
             Self::Reply(what) => f.debug_tuple("Reply").field(what).finish(),
             Self::Encode(why) => f.debug_tuple("Encode").field(why).finish(),
             Self::Gone => f.write_str("Gone"),
+            Self::Forward(why) => f.debug_tuple("Forward").field(why).finish(),
         }
     }
 }
@@ -59,7 +65,7 @@ impl RedisError {
                     || err.is_connection_refusal()
                     || err.is_timeout()
             }
-            Self::Reply(_) | Self::Encode(_) | Self::Gone => false,
+            Self::Reply(_) | Self::Encode(_) | Self::Gone | Self::Forward(_) => false,
         }
     }
 }

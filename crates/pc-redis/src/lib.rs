@@ -7,7 +7,9 @@
 //! others once their lease runs out. It implements [`Buffer`], so the roles of
 //! `pc-roles` run across processes unchanged, acknowledging each batch after its work; and
 //! [`RedisBuffer::deliveries`] gives a chain of `pc-pipeline` stages its items, each with a
-//! [`Lease`] that travels beside it and is acknowledged at the sink.
+//! [`Lease`] that travels beside it and is acknowledged at the sink, or
+//! [forwarded](Lease::forward): its outcome put into the next buffer in the same step, so that a
+//! stage between two buffers hands each outcome on exactly once, whatever is killed when.
 //!
 //! ```no_run
 //! use pc_redis::RedisBuffer;

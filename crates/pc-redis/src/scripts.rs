@@ -197,6 +197,43 @@ local count = counted(m[2], m[3], m[4])
 return acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2, tonumber(m[5] or '0'), count)
 ";
 
+/// KEYS: this buffer's items, meta and room, then the next buffer's items, meta and room. ARGV:
+/// group, two flags as [`PUT`] takes them (for the next buffer), the items to put, and last the
+/// id of the entry whose outcome they are.
+///
+/// Puts every item into the next buffer and acknowledges the entry, or does nothing: if the
+/// entry is no longer pending (another consumer that took it over forwarded it, or it was
+/// acknowledged or buried), its outcome is already on its way. Returns 1 when forwarded, 0 when
+/// already done, -1 when the next buffer is closed, -2 when it has no room for all the items (the
+/// caller is then counted as waiting on it).
+const FORWARD: &str = r"
+local ma = redis.call('HMGET', KEYS[2], 'capacity', 'put', 'acked', 'dead', 'put_waiting')
+local mb = redis.call('HMGET', KEYS[5], 'capacity', 'closed', 'put', 'acked', 'dead', 'high_water')
+if not ma[1] or not mb[1] then return gone() end
+if string.sub(ARGV[2], 1, 1) == '1' then redis.call('HINCRBY', KEYS[5], 'put_waiting', -1) end
+local id = ARGV[#ARGV]
+if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0 then return 0 end
+if mb[2] == '1' then return -1 end
+local n = #ARGV - 3
+local count = counted(mb[3], mb[4], mb[5])
+if n > tonumber(mb[1]) - count then
+  if string.sub(ARGV[2], 2, 2) == '1' then
+    redis.call('DEL', KEYS[6])
+    redis.call('HINCRBY', KEYS[5], 'put_waiting', 1)
+  end
+  return -2
+end
+for i = 1, n do
+  redis.call('XADD', KEYS[4], '*', 'd', ARGV[2 + i])
+end
+if n > 0 then
+  count = counted(redis.call('HINCRBY', KEYS[5], 'put', n), mb[4], mb[5])
+  if count > tonumber(mb[6] or '0') then redis.call('HSET', KEYS[5], 'high_water', count) end
+end
+acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], #ARGV, tonumber(ma[5] or '0'), counted(ma[2], ma[3], ma[4]))
+return 1
+";
+
 /// KEYS: items, meta, dead, room. ARGV: group, id, reason. Returns 1 if buried.
 const BURY_ONE: &str = r"
 if bury(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3]) then return 1 end
@@ -242,6 +279,7 @@ pub(crate) struct Scripts {
     pub(crate) put: Script,
     pub(crate) take: Script,
     pub(crate) ack: Script,
+    pub(crate) forward: Script,
     pub(crate) bury: Script,
     pub(crate) renew: Script,
     pub(crate) close: Script,
@@ -260,6 +298,7 @@ impl Scripts {
             put: with_helpers(PUT),
             take: with_helpers(TAKE),
             ack: with_helpers(ACK),
+            forward: with_helpers(FORWARD),
             bury: with_helpers(BURY_ONE),
             renew: Script::new(RENEW),
             close: with_helpers(CLOSE),

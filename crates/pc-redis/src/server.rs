@@ -77,6 +77,20 @@ impl Server {
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self, Self::Cluster(_))
     }
+
+    /// Whether one script may reach the keys of buffers on `self` and on `other`: the same
+    /// server and database, or a cluster (where its node refuses keys of two slots).
+    pub(crate) fn together_with(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Node(one), Self::Node(other)) => {
+                let (one, other) = (one.get_connection_info(), other.get_connection_info());
+                one.addr().to_string() == other.addr().to_string()
+                    && one.redis_settings().db() == other.redis_settings().db()
+            }
+            (Self::Cluster(_), Self::Cluster(_)) => true,
+            _ => false,
+        }
+    }
 }
 
 /// What `INFO server cluster` told of one node.

@@ -1,6 +1,6 @@
 //! The buffer on a Redis Cluster: buffers on every node through one seed, a slot moved to another
-//! node while a buffer is in use, and clear errors for a cluster opened as one server and one
-//! server opened as a cluster. (Every test of `buffer.rs` also runs on the cluster.)
+//! node while a buffer is in use, and clear errors for a cluster opened as one server, one
+//! server opened as a cluster, and a forward between two slots. (Every test of `buffer.rs` also runs on the cluster.)
 
 mod common;
 
@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::thread;
 
 use common::Place;
-use pc_redis::{ConnectError, RedisBuffer};
+use pc_redis::{BufferPutError, ConnectError, RedisBuffer, RedisError};
 use pc_roles::{ConsumerRole, Flow, ProducerRole, from_fn};
 use redis::{Connection, Value};
 
@@ -233,4 +233,42 @@ fn one_server_opened_as_a_cluster_is_a_clear_error() {
         RedisBuffer::<u32>::cluster_builder(Vec::<String>::new(), "none").connect(),
         Err(ConnectError::InvalidUrl(_))
     ));
+}
+
+#[test]
+fn a_forward_between_two_slots_is_refused_with_the_items_back() {
+    let Some(Place::Cluster(nodes)) = common::cluster() else {
+        return;
+    };
+    let mut seed = node(&nodes[0]);
+    let first_name = common::name("forward-slot");
+    let first_slot = slot_of(&mut seed, &first_name);
+    let next_name = (0..)
+        .map(|candidate| common::name(&format!("forward-slot-{candidate}")))
+        .find(|name| slot_of(&mut seed, name) != first_slot)
+        .expect("a name in another slot");
+    let open = |name: &str| {
+        RedisBuffer::<u64>::cluster_builder(&nodes, name)
+            .connect()
+            .unwrap()
+    };
+    let (first, next) = (open(&first_name), open(&next_name));
+    first.put(1).unwrap();
+    let lease = first.deliveries().next().unwrap().unwrap().lease;
+    match lease.forward(&next, vec![10]) {
+        Err(BufferPutError::Transport(items, RedisError::Forward(why))) => {
+            assert_eq!(
+                (items, why.as_str()),
+                (
+                    vec![10],
+                    "the buffers are in different slots of the cluster"
+                )
+            );
+        }
+        other => panic!("expected the item back, got {other:?}"),
+    }
+    assert_eq!(first.accounting().unwrap().in_buffer, 1);
+    assert_eq!(next.accounting().unwrap().produced, 0);
+    first.destroy().unwrap();
+    next.destroy().unwrap();
 }

@@ -1,6 +1,6 @@
 //! Producers and consumers in separate processes (this binary run again as a child): the bound
-//! under racing producer processes, kill -9 of a consumer and of a producer, close across
-//! processes. Every wait on a child is bounded; nothing sleeps to synchronise.
+//! under racing producer processes, kill -9 of a consumer, of a producer and of a relay between
+//! two buffers, close across processes. Every wait on a child is bounded; nothing sleeps to synchronise.
 
 mod common;
 
@@ -19,6 +19,8 @@ use pc_redis::RedisBuffer;
 const CHILD_LIMIT: Duration = Duration::from_secs(60);
 
 const LEASE: Duration = Duration::from_millis(500);
+/// What a relay adds to each item it forwards.
+const RELAYED: u64 = 1_000_000;
 const RECLAIM: Duration = Duration::from_millis(100);
 
 fn open(url: &str, name: &str, capacity: usize) -> RedisBuffer<u64> {
@@ -43,7 +45,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     let filter = args.iter().find(|arg| !arg.starts_with('-'));
-    let tests: [Test; 4] = [
+    let tests: [Test; 5] = [
         (
             "producer_processes_racing_never_exceed_the_capacity",
             racing_producers,
@@ -56,6 +58,10 @@ fn main() -> ExitCode {
         (
             "close_ends_consumers_in_every_process",
             close_across_processes,
+        ),
+        (
+            "a_relay_killed_at_random_forwards_each_item_once",
+            killed_relay,
         ),
     ];
     for (name, test) in tests {
@@ -130,6 +136,33 @@ fn child(args: &[String]) {
                 done += batch.len();
             }
             println!("done {done}");
+        }
+        // relay URL FROM TO [HOLD]: forwards each item of FROM, plus RELAYED, into TO, printing
+        // "T item" when it is taken and "F item" once forwarded, until FROM is closed; then
+        // prints "done" and waits to be killed. With HOLD, it prints "holding" once it took item
+        // number HOLD, and waits to be killed without forwarding it.
+        "relay" => {
+            let (from, to) = (open(url, name, 256), open(url, &args[3], 256));
+            let hold = args.get(4).map(|_| number(4));
+            for (taken, delivery) in from.deliveries().enumerate() {
+                let delivery = delivery.expect("take");
+                println!("T {}", delivery.item);
+                if hold == Some(taken as u64 + 1) {
+                    println!("holding");
+                    let _ = std::io::stdin().read_line(&mut String::new());
+                    panic!("a holding relay must be killed");
+                }
+                let item = delivery.item;
+                delivery
+                    .lease
+                    .forward(&to, vec![item + RELAYED])
+                    .expect("forward");
+                println!("F {item}");
+            }
+            println!("done");
+            // Until killed: stdin is a pipe the parent never writes to.
+            let _ = std::io::stdin().read_line(&mut String::new());
+            panic!("a relay must be killed");
         }
         other => panic!("no child role {other}"),
     }
@@ -470,4 +503,80 @@ fn close_across_processes(url: &str) {
         (300, 0, 0)
     );
     buffer.destroy().expect("destroy");
+}
+
+/// A relay process (a stage between two buffers) killed with kill -9, 10 times, at a random
+/// line of its output or while it holds an item: a relay in the test takes over, and the next
+/// buffer holds each item's outcome exactly once.
+fn killed_relay(url: &str) {
+    let trials = 10;
+    let items = 100_u64;
+    let mut redelivered_total = 0;
+    for trial in 0..trials {
+        let (from_name, to_name) = (common::name("relay-from"), common::name("relay-to"));
+        let (from, to) = (open(url, &from_name, 256), open(url, &to_name, 256));
+        from.put_batch((0..items).collect()).expect("put");
+        from.close().expect("close");
+        // Odd trials kill the victim while it holds an item it took (a random one); even trials
+        // at a random line of its output but "done" (after which it only waits): in a take,
+        // between a take and its forward, in a forward, or after one.
+        let holding = trial % 2 == 1;
+        let hold_at = random(1..=items as usize, trial).to_string();
+        let mut victim = if holding {
+            spawn(&["relay", url, &from_name, &to_name, &hold_at])
+        } else {
+            spawn(&["relay", url, &from_name, &to_name])
+        };
+        let pid = victim.id();
+        let kill_at = random(1..=2 * items as usize, trial);
+        let (killed_tx, killed) = mpsc::channel();
+        let reader = lines(&mut victim, move |line, count| {
+            if (holding && line == "holding") || (!holding && count == kill_at) {
+                kill_9(pid);
+                let _ = killed_tx.send(());
+            }
+        });
+        // Only then waited for: waiting closes its stdin, which ends a relay that waits.
+        killed
+            .recv_timeout(CHILD_LIMIT)
+            .expect("the victim was killed");
+        let status = wait(victim);
+        assert!(!status.success(), "trial {trial}: the victim was killed");
+        drop(reader.join().expect("reader"));
+        for delivery in from.deliveries() {
+            let delivery = delivery.expect("take");
+            let item = delivery.item + RELAYED;
+            delivery.lease.forward(&to, vec![item]).expect("forward");
+        }
+        to.close().expect("close");
+        let mut outcomes = Vec::new();
+        while let Ok(item) = to.get() {
+            outcomes.push(item);
+            to.acknowledge().expect("acknowledge");
+        }
+        outcomes.sort_unstable();
+        let expected: Vec<u64> = (0..items).map(|item| item + RELAYED).collect();
+        assert_eq!(outcomes, expected, "trial {trial}: each outcome once");
+        let (sent, got) = (
+            from.accounting().expect("from"),
+            to.accounting().expect("to"),
+        );
+        assert_eq!(
+            (sent.acknowledged, sent.in_buffer, got.produced),
+            (items, 0, items),
+            "trial {trial}"
+        );
+        if holding {
+            assert_eq!(
+                sent.redelivered, 1,
+                "trial {trial}: the held item came again"
+            );
+        }
+        redelivered_total += sent.redelivered;
+        from.destroy().expect("destroy");
+        to.destroy().expect("destroy");
+    }
+    println!(
+        "  {trials} trials: 0 lost, 0 duplicated in the next buffer, {redelivered_total} redelivered from the first"
+    );
 }
