@@ -347,7 +347,8 @@ impl<T> RedisBuffer<T> {
         self.shared.with_connection(call)
     }
 
-    /// How many items the calling thread took and has not acknowledged.
+    /// How many items the calling thread took and has not acknowledged (items taken as
+    /// [`deliveries`](Self::deliveries) are held by their leases instead).
     pub fn held(&self) -> usize {
         lock(&self.shared.taken)
             .get(&thread::current().id())

@@ -1,4 +1,4 @@
-//! [`Deliveries`]: the items of a buffer, each with a [`Lease`] that any thread may acknowledge.
+//! [`Deliveries`]: a buffer's items, each with a [`Lease`] any thread may acknowledge or forward.
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,8 +22,8 @@ const MAX_FORWARD: usize = 512;
 ///
 /// Made by [`RedisBuffer::deliveries`]. Each item is taken as [`get`](RedisBuffer::get) takes it,
 /// waiting while the buffer is empty. The iterator ends once the buffer is closed and nothing is
-/// pending but what this buffer value holds in no lease; it waits for its own live leases, which
-/// may yet be dropped and their items delivered again. A transport error is yielded once, and
+/// left pending, the items of its own live leases included: a lease may yet be dropped and its
+/// item delivered again, so the iterator waits for it. A transport error is yielded once, and
 /// ends it.
 pub struct Deliveries<'a, T> {
     buffer: &'a RedisBuffer<T>,

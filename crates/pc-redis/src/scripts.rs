@@ -216,6 +216,8 @@ if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0 then return 0 end
 if mb[2] == '1' then return -1 end
 local n = #ARGV - 3
 local count = counted(mb[3], mb[4], mb[5])
+-- Into its own buffer, the item acknowledged makes room for its outcomes.
+if KEYS[5] == KEYS[2] then count = count - 1 end
 if n > tonumber(mb[1]) - count then
   if string.sub(ARGV[2], 2, 2) == '1' then
     redis.call('DEL', KEYS[6])

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -161,4 +162,31 @@ fn what_cannot_be_forwarded_is_handed_back_and_the_item_stays_pending() {
     assert_eq!(to.produced, 0);
     first.destroy().unwrap();
     next.destroy().unwrap();
+}
+
+#[test]
+fn a_full_buffer_takes_an_outcome_forwarded_into_itself() {
+    let Some(url) = common::url() else {
+        return;
+    };
+    let buffer = Arc::new(
+        common::fresh::<u64>(&url, "forward-self")
+            .capacity(1)
+            .connect()
+            .unwrap(),
+    );
+    buffer.put(1).unwrap();
+    let lease = buffer.deliveries().next().unwrap().unwrap().lease;
+    // Full: only the item's own acknowledgement makes the room its outcome needs. A forward
+    // that waited for other room would wait for ever: the test gives up on it after 30 s.
+    let (done, forwarded) = mpsc::channel();
+    let into = Arc::clone(&buffer);
+    thread::spawn(move || done.send(lease.forward(&into, vec![2])));
+    let outcome = forwarded.recv_timeout(Duration::from_secs(30));
+    assert!(matches!(outcome, Ok(Ok(()))), "{outcome:?}");
+    buffer.close().unwrap();
+    assert_eq!(drain(&buffer), [2]);
+    let accounting = buffer.accounting().unwrap();
+    assert_eq!((accounting.produced, accounting.acknowledged), (2, 2));
+    buffer.destroy().unwrap();
 }
