@@ -1,6 +1,7 @@
 //! The Redis buffer against `redis-benchmark` on the same server in the same run: batches of 64
 //! and one item at a time, 100-byte items, one producer and two consumers, every item put, taken
-//! and acknowledged, against `XADD` of a 100-byte field at `-P 16` and `-P 1`; beside the rates,
+//! and acknowledged, and a relay forwarding each item into a second buffer, one at a time,
+//! against `XADD` of a 100-byte field at `-P 16` and `-P 1`; beside the rates,
 //! the server's CPU time per item (or request), from `INFO cpu` before and after each run.
 //!
 //! `PC_REPS=5 cargo bench -p pc-benches --bench redis`. Uses `PC_REDIS_URL` if it is a TCP URL
@@ -15,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Instant;
 
-use pc_redis::RedisBuffer;
+use pc_redis::{Delivery, RedisBuffer};
 use pc_roles::{ConsumerRole, Flow, ProducerRole, from_fn};
 
 const ITEM_BYTES: usize = 100;
@@ -35,17 +36,23 @@ fn main() {
     let mut rows: Vec<Row> = [
         "batches of 64 | redis-benchmark -c 1 -P 16",
         "one at a time | redis-benchmark -c 1 -P 1",
+        "a relay between two buffers, one at a time | redis-benchmark -c 1 -P 1",
     ]
     .map(Row::new)
     .into();
     for rep in 0..reps {
-        for (row, (pipeline, batch, n)) in
-            [(16, 64, items), (1, 1, items / 4)].into_iter().enumerate()
+        for (row, (pipeline, batch, n)) in [(16, 64, items), (1, 1, items / 4), (1, 0, items / 4)]
+            .into_iter()
+            .enumerate()
         {
             let before = server_cpu(&host, port);
             let theirs = redis_benchmark(&host, port, pipeline, n);
             let between = server_cpu(&host, port);
-            let ours = buffer_run(&url, &format!("bench-{rep}-{row}"), batch, n);
+            let name = format!("bench-{rep}-{row}");
+            let ours = match batch {
+                0 => relay_run(&url, &name, n),
+                batch => buffer_run(&url, &name, batch, n),
+            };
             let (theirs_cpu, ours_cpu) = (between - before, server_cpu(&host, port) - between);
             let row = &mut rows[row];
             row.ours.push(ours);
@@ -241,5 +248,61 @@ fn buffer_run(url: &str, name: &str, batch: usize, n: usize) -> f64 {
         (n as u64, n as u64)
     );
     producer.destroy().expect("destroy");
+    rate
+}
+
+/// A producer puts `n` 100-byte items one at a time into one buffer, a relay forwards each into
+/// a second buffer (`Lease::forward`: put and acknowledge in one step), and a consumer takes them
+/// from the second one at a time; items per second from the first put to the last
+/// acknowledgement.
+fn relay_run(url: &str, name: &str, n: usize) -> f64 {
+    let open = |name: &str| {
+        RedisBuffer::<String>::builder(url, name)
+            .capacity(1024)
+            .connect()
+            .expect("connect")
+    };
+    let (first, next) = (format!("{name}-first"), format!("{name}-next"));
+    let (producer, relay_from, relay_to, consumer) =
+        (open(&first), open(&first), open(&next), open(&next));
+    let item = "x".repeat(ITEM_BYTES - 2);
+    let started = Instant::now();
+    let taken = thread::scope(|scope| {
+        let taken = scope.spawn(|| {
+            ConsumerRole::new()
+                .batch(1)
+                .run(
+                    from_fn(|item: String| item.len()),
+                    &consumer,
+                    |_: Result<usize, _>| Flow::Continue,
+                )
+                .expect("consumer")
+                .items
+        });
+        scope.spawn(|| {
+            for delivery in relay_from.deliveries() {
+                let Delivery { item, lease } = delivery.expect("take");
+                lease.forward(&relay_to, vec![item]).expect("forward");
+            }
+            relay_to.close().expect("close");
+        });
+        let report = ProducerRole::new()
+            .chunk(1)
+            .run(iter::repeat_n(item, n), &producer)
+            .expect("producer");
+        assert_eq!(report.items, n);
+        producer.close().expect("close");
+        taken.join().expect("consumer")
+    });
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(taken, n);
+    for (buffer, put) in [(&producer, n), (&consumer, n)] {
+        let accounting = buffer.accounting().expect("accounting");
+        assert_eq!(
+            (accounting.produced, accounting.acknowledged),
+            (put as u64, put as u64)
+        );
+        buffer.destroy().expect("destroy");
+    }
     rate
 }
