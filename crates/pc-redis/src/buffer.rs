@@ -249,7 +249,7 @@ impl<T> RedisBuffer<T> {
         let consumer = unique_name();
         let shared = Arc::new(Shared {
             server,
-            keys: Keys::new(&builder.name),
+            keys: Keys::new(&builder.name, builder.hash_tag.as_deref()),
             scripts: Scripts::new(),
             producer: builder.producer_id.unwrap_or_else(|| consumer.clone()),
             consumer,

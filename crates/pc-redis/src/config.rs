@@ -27,6 +27,7 @@ pub struct Builder<T> {
     pub(crate) poll: Duration,
     pub(crate) producer_id: Option<String>,
     pub(crate) retries: u32,
+    pub(crate) hash_tag: Option<String>,
     items: PhantomData<fn(T) -> T>,
 }
 
@@ -52,6 +53,7 @@ impl<T> fmt::Debug for Builder<T> {
             .field("poll", &self.poll)
             .field("producer_id", &self.producer_id)
             .field("retries", &self.retries)
+            .field("hash_tag", &self.hash_tag)
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +70,7 @@ impl<T> Builder<T> {
             poll: Duration::from_millis(100),
             producer_id: None,
             retries: 3,
+            hash_tag: None,
             items: PhantomData,
         }
     }
@@ -108,6 +111,16 @@ impl<T> Builder<T> {
         self
     }
 
+    /// Puts the buffer's keys under the hash tag `{tag}` rather than `{name}`: buffers opened
+    /// with one tag share one slot of a Redis Cluster, and so one node, so that a lease may
+    /// [forward](crate::Lease::forward) from one to another. On one server it changes only the
+    /// keys' names. Every process must open the buffer with the same tag (without it, the same
+    /// name is another buffer).
+    pub fn hash_tag(mut self, tag: impl Into<String>) -> Self {
+        self.hash_tag = Some(tag.into());
+        self
+    }
+
     /// This producer's id, stable across restarts (default: unique to this connection).
     ///
     /// Every put carries the producer's id and the sequence number of each item; the server
@@ -135,6 +148,9 @@ impl<T> Builder<T> {
     pub fn connect(self) -> Result<RedisBuffer<T>, ConnectError> {
         if !valid_name(&self.name) {
             return Err(ConnectError::InvalidName(self.name));
+        }
+        if let Some(tag) = self.hash_tag.as_ref().filter(|tag| !valid_name(tag)) {
+            return Err(ConnectError::InvalidName(tag.clone()));
         }
         if self.capacity == 0 || self.capacity > MAX_CAPACITY {
             return Err(ConnectError::InvalidSetting(format!(

@@ -148,8 +148,9 @@ impl Lease {
     /// consumer too slow to renew its lease), only the first puts anything: the second finds the
     /// item no longer pending, puts nothing, and returns `Ok`.
     ///
-    /// Both buffers must be on one server, or in one slot of a cluster. Waits for room are not
-    /// counted in `next`'s statistics.
+    /// Both buffers must be on one server, or in one slot of a cluster: open them with one
+    /// [`hash_tag`](crate::Builder::hash_tag). Waits for room are not counted in `next`'s
+    /// statistics.
     ///
     /// # Errors
     ///

@@ -77,8 +77,9 @@ pub enum ConnectError {
     /// The URL could not be parsed (its text is not repeated: it may hold a password).
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
-    /// The buffer's name is empty or holds `{` or `}` (the name is the keys' hash tag).
-    #[error("invalid buffer name {0:?}: it must be non-empty without '{{' or '}}'")]
+    /// The buffer's name or hash tag is empty or holds `{` or `}` (the name is the keys' hash
+    /// tag, unless [`hash_tag`](crate::Builder::hash_tag) gives one).
+    #[error("invalid buffer name or hash tag {0:?}: it must be non-empty without '{{' or '}}'")]
     InvalidName(String),
     /// A setting is out of range.
     #[error("invalid setting: {0}")]

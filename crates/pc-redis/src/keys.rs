@@ -3,7 +3,8 @@
 /// The consumer group every consumer of a buffer reads through.
 pub(crate) const GROUP: &str = "consumers";
 
-/// The keys of the buffer named `name`: `pc:{name}:items` and its siblings.
+/// The keys of the buffer named `name`: `pc:{name}:items` and its siblings, or with a hash tag
+/// of its own, `pc:{tag}:name:items` and so on.
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
     /// The stream of items put and not yet acknowledged.
@@ -19,8 +20,11 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
-    pub(crate) fn new(name: &str) -> Self {
-        let key = |what: &str| format!("pc:{{{name}}}:{what}");
+    pub(crate) fn new(name: &str, tag: Option<&str>) -> Self {
+        let key = |what: &str| match tag {
+            Some(tag) => format!("pc:{{{tag}}}:{name}:{what}"),
+            None => format!("pc:{{{name}}}:{what}"),
+        };
         Self {
             items: key("items"),
             meta: key("meta"),
@@ -31,7 +35,7 @@ impl Keys {
     }
 }
 
-/// Whether `name` can be a hash tag: non-empty, without braces.
+/// Whether `name` can be a hash tag (or a name beside one): non-empty, without braces.
 pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty() && !name.contains(['{', '}'])
 }
@@ -42,9 +46,13 @@ mod tests {
 
     #[test]
     fn every_key_shares_the_hash_tag() {
-        let keys = Keys::new("jobs");
+        let keys = Keys::new("jobs", None);
         for key in [keys.items, keys.meta, keys.dead, keys.room, keys.producers] {
             assert!(key.starts_with("pc:{jobs}:"), "{key}");
+        }
+        let keys = Keys::new("jobs", Some("photos"));
+        for key in [keys.items, keys.meta, keys.dead, keys.room, keys.producers] {
+            assert!(key.starts_with("pc:{photos}:jobs:"), "{key}");
         }
         assert!(valid_name("jobs") && !valid_name("") && !valid_name("a{b") && !valid_name("}"));
     }

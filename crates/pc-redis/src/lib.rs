@@ -37,9 +37,9 @@
 //!
 //! On the server a buffer named `jobs` is the stream `pc:{jobs}:items` read through one consumer
 //! group, beside a hash of its capacity and counters, a dead-letter stream and a wake-up list,
-//! all under the hash tag `{jobs}`, so that on a Redis Cluster
-//! ([`RedisBuffer::cluster_builder`]) one node holds the whole buffer and every step stays one
-//! atomic script. Redis 7.0 or newer.
+//! all under the hash tag `{jobs}` (or the one [`Builder::hash_tag`] gives), so that on a Redis
+//! Cluster ([`RedisBuffer::cluster_builder`]) one node holds the whole buffer and every step
+//! stays one atomic script. Redis 7.0 or newer.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

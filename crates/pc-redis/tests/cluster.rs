@@ -1,6 +1,7 @@
 //! The buffer on a Redis Cluster: buffers on every node through one seed, a slot moved to another
-//! node while a buffer is in use, and clear errors for a cluster opened as one server, one
-//! server opened as a cluster, and a forward between two slots. (Every test of `buffer.rs` also runs on the cluster.)
+//! node while a buffer is in use, a forward between buffers of one hash tag, and clear errors for
+//! a cluster opened as one server, one server opened as a cluster, and a forward between two
+//! slots. (Every test of `buffer.rs` also runs on the cluster.)
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::collections::BTreeMap;
 use std::thread;
 
 use common::Place;
-use pc_redis::{BufferPutError, ConnectError, RedisBuffer, RedisError};
+use pc_redis::{BufferPutError, ConnectError, Delivery, RedisBuffer, RedisError};
 use pc_roles::{ConsumerRole, Flow, ProducerRole, from_fn};
 use redis::{Connection, Value};
 
@@ -269,6 +270,39 @@ fn a_forward_between_two_slots_is_refused_with_the_items_back() {
     }
     assert_eq!(first.accounting().unwrap().in_buffer, 1);
     assert_eq!(next.accounting().unwrap().produced, 0);
+    first.destroy().unwrap();
+    next.destroy().unwrap();
+}
+
+#[test]
+fn buffers_of_one_hash_tag_forward_between_them() {
+    let Some(Place::Cluster(nodes)) = common::cluster() else {
+        return;
+    };
+    let tag = common::name("stage");
+    let open = |name: &str| {
+        RedisBuffer::<u64>::cluster_builder(&nodes, name)
+            .hash_tag(&tag)
+            .connect()
+            .unwrap()
+    };
+    let (first, next) = (open("jobs"), open("results"));
+    first.put_batch(vec![1, 2, 3]).unwrap();
+    first.close().unwrap();
+    for delivery in first.deliveries() {
+        let Delivery { item, lease } = delivery.unwrap();
+        lease.forward(&next, vec![item * 10]).unwrap();
+    }
+    next.close().unwrap();
+    let mut got = Vec::new();
+    while let Ok(item) = next.get() {
+        got.push(item);
+        next.acknowledge().unwrap();
+    }
+    assert_eq!(got, [10, 20, 30]);
+    let (from, to) = (first.accounting().unwrap(), next.accounting().unwrap());
+    assert_eq!((from.acknowledged, from.in_buffer), (3, 0));
+    assert_eq!((to.produced, to.acknowledged), (3, 3));
     first.destroy().unwrap();
     next.destroy().unwrap();
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use pc_redis::{BufferPutError, Delivery, RedisBuffer, RedisError};
+use pc_redis::{BufferPutError, ConnectError, Delivery, RedisBuffer, RedisError};
 
 /// Drains `buffer` (acknowledging each item) until it is closed.
 fn drain(buffer: &RedisBuffer<u64>) -> Vec<u64> {
@@ -150,6 +150,15 @@ fn what_cannot_be_forwarded_is_handed_back_and_the_item_stays_pending() {
     } else {
         drop(take());
     }
+    // A hash tag that cannot be one.
+    let err = RedisBuffer::<u64>::builder(&url, "tagged")
+        .hash_tag("a{b")
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConnectError::InvalidName(tag) if tag == "a{b"),
+        "{err:?}"
+    );
     // A closed next buffer.
     next.close().unwrap();
     match take().forward(&next, vec![5]) {
