@@ -225,14 +225,14 @@ if n > tonumber(mb[1]) - count then
   end
   return -2
 end
+acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], #ARGV, tonumber(ma[5] or '0'), counted(ma[2], ma[3], ma[4]))
 for i = 1, n do
   redis.call('XADD', KEYS[4], '*', 'd', ARGV[2 + i])
 end
 if n > 0 then
-  count = counted(redis.call('HINCRBY', KEYS[5], 'put', n), mb[4], mb[5])
-  if count > tonumber(mb[6] or '0') then redis.call('HSET', KEYS[5], 'high_water', count) end
+  redis.call('HINCRBY', KEYS[5], 'put', n)
+  if count + n > tonumber(mb[6] or '0') then redis.call('HSET', KEYS[5], 'high_water', count + n) end
 end
-acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], #ARGV, tonumber(ma[5] or '0'), counted(ma[2], ma[3], ma[4]))
 return 1
 ";
 

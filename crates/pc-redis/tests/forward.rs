@@ -196,6 +196,13 @@ fn a_full_buffer_takes_an_outcome_forwarded_into_itself() {
     buffer.close().unwrap();
     assert_eq!(drain(&buffer), [2]);
     let accounting = buffer.accounting().unwrap();
-    assert_eq!((accounting.produced, accounting.acknowledged), (2, 2));
+    assert_eq!(
+        (
+            accounting.produced,
+            accounting.acknowledged,
+            accounting.high_water
+        ),
+        (2, 2, 1)
+    );
     buffer.destroy().unwrap();
 }
