@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, ThreadId};
+use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use pc_buffer::{BufferGetError, BufferPutError, BufferStats};
@@ -12,17 +12,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::{Builder, Target, unique_name};
-use crate::delivery::Deliveries;
 use crate::err::{ConnectError, RedisError};
 use crate::keys::{GROUP, Keys};
 use crate::lease::Renewer;
 use crate::reply::{self, Entry};
 use crate::scripts::Scripts;
 use crate::server::{Connection, Server};
+use crate::shared::{MAX_BATCH, Shared, lock, read_timeout};
 use crate::stats::{Accounting, DeadLetter};
-
-/// The most items one server call moves.
-const MAX_BATCH: usize = 512;
 
 /// A bounded buffer of `T` on Redis Streams, shared by every process that opens the same name on
 /// the same server ([`builder`](Self::builder)) or the same Redis Cluster
@@ -58,29 +55,6 @@ pub struct RedisBuffer<T> {
     items: PhantomData<fn(T) -> T>,
 }
 
-/// What the buffer shares with its lease renewer and with the leases of its deliveries.
-pub(crate) struct Shared {
-    pub(crate) server: Server,
-    /// Connections not in use; a thread takes one for each call.
-    idle: Mutex<Vec<Connection>>,
-    pub(crate) keys: Keys,
-    pub(crate) scripts: Scripts,
-    /// This buffer's consumer name in the group.
-    pub(crate) consumer: String,
-    producer: String,
-    name: String,
-    pub(crate) capacity: usize,
-    lease: Duration,
-    reclaim_interval: Duration,
-    max_deliveries: u32,
-    poll: Duration,
-    retries: u32,
-    /// The ids each thread took and has not acknowledged.
-    pub(crate) taken: Mutex<HashMap<ThreadId, Vec<String>>>,
-    /// The ids of deliveries whose lease is alive (see [`Lease`](crate::Lease)).
-    pub(crate) leased: Mutex<HashSet<String>>,
-}
-
 /// How long counts made where no script runs may wait for a script call to carry them, so that
 /// a consumer that waits for every item does not add them to the server with every call.
 const TALLY_EVERY: Duration = Duration::from_millis(100);
@@ -102,120 +76,10 @@ struct Sequence {
     next: Option<u64>,
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A read timeout well after any blocking call's own, which waits at most `poll`.
-fn read_timeout(poll: Duration) -> Duration {
-    poll + Duration::from_secs(5)
-}
-
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
         .max(1)
-}
-
-impl Shared {
-    /// Opens a connection whose reads time out well after any blocking call's own timeout.
-    pub(crate) fn open(&self) -> Result<Connection, RedisError> {
-        self.server.open(read_timeout(self.poll))
-    }
-
-    /// Runs `call` on a connection of the calling thread's own, opened if none is idle; a
-    /// connection whose transport failed is dropped, not reused.
-    fn with_connection<R>(
-        &self,
-        call: impl FnOnce(&mut Connection) -> Result<R, RedisError>,
-    ) -> Result<R, RedisError> {
-        let taken = lock(&self.idle).pop();
-        let mut connection = match taken {
-            Some(connection) => connection,
-            None => self.open()?,
-        };
-        let outcome = call(&mut connection);
-        match &outcome {
-            Err(err) if err.is_connection_error() => {}
-            _ => lock(&self.idle).push(connection),
-        }
-        outcome
-    }
-
-    /// Puts `encoded` into `next` and acknowledges the entry `id`, in one script, waiting while
-    /// `next` has no room for all of them (see `FORWARD`); sent again on a fresh connection if
-    /// the transport fails, which is safe: a forward already made finds its entry acknowledged.
-    /// `false` if `next` is closed.
-    pub(crate) fn forward(
-        &self,
-        id: &str,
-        next: &Shared,
-        encoded: &[Vec<u8>],
-    ) -> Result<bool, RedisError> {
-        let mut waiting = false;
-        let mut attempt = 0;
-        loop {
-            let waits = format!("{}1", u8::from(waiting));
-            let sent = self.with_connection(|connection| {
-                let mut call = self.scripts.forward.prepare_invoke();
-                call.key(&self.keys.items)
-                    .key(&self.keys.meta)
-                    .key(&self.keys.room)
-                    .key(&next.keys.items)
-                    .key(&next.keys.meta)
-                    .key(&next.keys.room)
-                    .arg(GROUP)
-                    .arg(&waits);
-                for bytes in encoded {
-                    call.arg(bytes.as_slice());
-                }
-                Ok(call.arg(id).invoke::<i64>(connection)?)
-            });
-            match sent {
-                Ok(0 | 1) => return Ok(true),
-                Ok(-1) => return Ok(false),
-                Ok(_) => waiting = true,
-                Err(err) if err.is_connection_error() && attempt < self.retries => {
-                    attempt += 1;
-                    thread::sleep(Duration::from_millis(50 << attempt.min(4)));
-                    continue;
-                }
-                Err(RedisError::Redis(err))
-                    if err.kind()
-                        == redis::ErrorKind::Server(redis::ServerErrorKind::CrossSlot) =>
-                {
-                    let why = "the buffers are in different slots of the cluster";
-                    return Err(RedisError::Forward(why.into()));
-                }
-                Err(err) => return Err(err),
-            }
-            next.with_connection(|connection| {
-                let _: Value = redis::cmd("BLPOP")
-                    .arg(&next.keys.room)
-                    .arg(self.poll.as_secs_f64().max(0.001))
-                    .query(connection)?;
-                Ok(())
-            })?;
-        }
-    }
-
-    /// Acknowledges `ids`, up to 512 per server call.
-    pub(crate) fn acknowledge(&self, ids: &[String]) -> Result<(), RedisError> {
-        for chunk in ids.chunks(MAX_BATCH) {
-            self.with_connection(|connection| {
-                let mut call = self.scripts.ack.prepare_invoke();
-                call.key(&self.keys.items)
-                    .key(&self.keys.meta)
-                    .key(&self.keys.room)
-                    .arg(GROUP);
-                for id in chunk {
-                    call.arg(id);
-                }
-                Ok(call.invoke::<i64>(connection)?)
-            })?;
-        }
-        Ok(())
-    }
 }
 
 impl<T> RedisBuffer<T> {
@@ -750,32 +614,6 @@ impl<T: Serialize> RedisBuffer<T> {
 }
 
 impl<T: DeserializeOwned> RedisBuffer<T> {
-    /// The items, each with the [`Lease`](crate::Lease) on it, for a consumer whose items leave
-    /// the taking thread before they are done: a chain of stages reads them as its source and
-    /// acknowledges each lease where the item's outcome is safe; see [`Deliveries`].
-    ///
-    /// ```no_run
-    /// use pc_pipeline::{Pipeline, Stage};
-    /// use pc_redis::{Delivery, RedisBuffer};
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    /// let jobs = RedisBuffer::<u64>::builder("redis://127.0.0.1:6379/", "jobs").connect()?;
-    /// let mut total = 0;
-    /// Pipeline::source(jobs.deliveries())
-    ///     .try_stage(Stage::new("square").workers(4), |taken| {
-    ///         taken.map(|Delivery { item, lease }| (item * item, lease))
-    ///     })
-    ///     .for_each(|(square, lease)| {
-    ///         total += square;
-    ///         lease.acknowledge().expect("acknowledged"); // after the outcome is safe
-    ///     })?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn deliveries(&self) -> Deliveries<'_, T> {
-        Deliveries::new(self)
-    }
-
     /// Takes an item, waiting while the buffer is empty; `Closed` once it is closed and nothing
     /// is left but what the calling thread holds.
     ///

@@ -9,8 +9,9 @@ use pc_buffer::{BufferGetError, BufferPutError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::buffer::{RedisBuffer, Shared, lock};
+use crate::buffer::RedisBuffer;
 use crate::err::RedisError;
+use crate::shared::{Shared, lock};
 
 /// The most items one forward carries.
 const MAX_FORWARD: usize = 512;
@@ -36,6 +37,34 @@ impl<'a, T> Deliveries<'a, T> {
             buffer,
             ended: false,
         }
+    }
+}
+
+impl<T: DeserializeOwned> RedisBuffer<T> {
+    /// The items, each with the [`Lease`] on it, for a consumer whose items leave
+    /// the taking thread before they are done: a chain of stages reads them as its source and
+    /// acknowledges each lease where the item's outcome is safe; see [`Deliveries`].
+    ///
+    /// ```no_run
+    /// use pc_pipeline::{Pipeline, Stage};
+    /// use pc_redis::{Delivery, RedisBuffer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let jobs = RedisBuffer::<u64>::builder("redis://127.0.0.1:6379/", "jobs").connect()?;
+    /// let mut total = 0;
+    /// Pipeline::source(jobs.deliveries())
+    ///     .try_stage(Stage::new("square").workers(4), |taken| {
+    ///         taken.map(|Delivery { item, lease }| (item * item, lease))
+    ///     })
+    ///     .for_each(|(square, lease)| {
+    ///         total += square;
+    ///         lease.acknowledge().expect("acknowledged"); // after the outcome is safe
+    ///     })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn deliveries(&self) -> Deliveries<'_, T> {
+        Deliveries::new(self)
     }
 }
 

@@ -5,9 +5,9 @@ use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::buffer::Shared;
 use crate::keys::GROUP;
 use crate::server::Connection;
+use crate::shared::Shared;
 
 /// The most ids one renewal call carries.
 const CHUNK: usize = 512;

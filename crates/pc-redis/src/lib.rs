@@ -59,6 +59,7 @@ mod lease;
 mod reply;
 mod scripts;
 mod server;
+mod shared;
 mod stats;
 
 pub use buffer::RedisBuffer;
