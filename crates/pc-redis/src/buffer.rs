@@ -108,7 +108,7 @@ impl<T> RedisBuffer<T> {
         // The URL's own text never goes into an error: it may hold a password.
         let server = match &builder.target {
             Target::Node(url) => Server::node(url)?,
-            Target::Cluster(nodes) => Server::cluster(nodes, read_timeout(builder.poll))?,
+            Target::Cluster(nodes) => Server::cluster(nodes, read_timeout(builder.settings.poll))?,
         };
         let consumer = unique_name();
         let shared = Arc::new(Shared {
@@ -118,12 +118,7 @@ impl<T> RedisBuffer<T> {
             producer: builder.producer_id.unwrap_or_else(|| consumer.clone()),
             consumer,
             name: builder.name,
-            capacity: builder.capacity,
-            lease: builder.lease,
-            reclaim_interval: builder.reclaim_interval,
-            max_deliveries: builder.max_deliveries,
-            poll: builder.poll,
-            retries: builder.retries,
+            settings: builder.settings,
             taken: Mutex::new(HashMap::new()),
             leased: Mutex::new(HashSet::new()),
             idle: Mutex::new(Vec::new()),
@@ -156,14 +151,14 @@ impl<T> RedisBuffer<T> {
             .connect
             .key(&shared.keys.meta)
             .key(&shared.keys.items)
-            .arg(shared.capacity)
+            .arg(shared.settings.capacity)
             .arg(GROUP)
             .invoke(&mut connection)?;
         if made != "ok" {
             return Err(ConnectError::CapacityMismatch {
                 name: shared.name.clone(),
                 existing: made,
-                requested: shared.capacity,
+                requested: shared.settings.capacity,
             });
         }
         let last: Option<u64> = redis::cmd("HGET")
@@ -171,7 +166,7 @@ impl<T> RedisBuffer<T> {
             .arg(&shared.producer)
             .query(&mut connection)?;
         lock(&shared.idle).push(connection);
-        let renewer = Renewer::start(Arc::clone(&shared), shared.lease / 3);
+        let renewer = Renewer::start(Arc::clone(&shared), shared.settings.lease / 3);
         Ok(Self {
             sequence: Mutex::new(Sequence {
                 next: Some(last.unwrap_or(0) + 1),
@@ -201,7 +196,7 @@ impl<T> RedisBuffer<T> {
 
     /// The most items put and not yet acknowledged.
     pub fn capacity(&self) -> usize {
-        self.shared.capacity
+        self.shared.settings.capacity
     }
 
     fn with_connection<R>(
@@ -334,7 +329,7 @@ impl<T> RedisBuffer<T> {
     /// Whether a reclaim is due, and if so marks it done.
     fn reclaim_due(&self) -> bool {
         let mut last = lock(&self.last_reclaim);
-        if last.elapsed() >= self.shared.reclaim_interval {
+        if last.elapsed() >= self.shared.settings.reclaim_interval {
             *last = Instant::now();
             true
         } else {
@@ -509,8 +504,8 @@ impl<T: Serialize> RedisBuffer<T> {
                     }
                     break Err(BufferPutError::Timeout(()));
                 }
-                Some(deadline) => (deadline - now).min(self.shared.poll),
-                None => self.shared.poll,
+                Some(deadline) => (deadline - now).min(self.shared.settings.poll),
+                None => self.shared.settings.poll,
             };
             wait_started.get_or_insert(now);
             let room = &self.shared.keys.room;
@@ -598,7 +593,7 @@ impl<T: Serialize> RedisBuffer<T> {
                     sequence.next = Some(start + accepted as u64);
                     return Ok(Some(accepted));
                 }
-                Err(err) if err.is_connection_error() && attempt < shared.retries => {
+                Err(err) if err.is_connection_error() && attempt < shared.settings.retries => {
                     attempt += 1;
                     thread::sleep(Duration::from_millis(50 << attempt.min(4)));
                 }
@@ -697,7 +692,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                 // A reclaim takes over at most `max` items: look again at once for more.
                 let mut last = lock(&self.last_reclaim);
                 *last = last
-                    .checked_sub(self.shared.reclaim_interval)
+                    .checked_sub(self.shared.settings.reclaim_interval)
                     .unwrap_or(*last);
             }
             if !entries.is_empty() {
@@ -710,8 +705,8 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
             let now = Instant::now();
             let block = match deadline {
                 Some(deadline) if now >= deadline => break Err(BufferGetError::Timeout),
-                Some(deadline) => (deadline - now).min(self.shared.poll),
-                None => self.shared.poll,
+                Some(deadline) => (deadline - now).min(self.shared.settings.poll),
+                None => self.shared.settings.poll,
             };
             wait_started.get_or_insert(now);
             let read = self.with_connection(|connection| {
@@ -758,7 +753,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
         // The caller's acknowledgements come first, so it holds nothing more than the rest.
         let held = self.held();
         let lease = if self.reclaim_due() {
-            millis(self.shared.lease)
+            millis(self.shared.settings.lease)
         } else {
             0
         };
@@ -774,7 +769,7 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                 .arg(max)
                 .arg(held)
                 .arg(lease)
-                .arg(shared.max_deliveries)
+                .arg(shared.settings.max_deliveries)
                 .arg(self.take_tally(false));
             for id in &acks {
                 call.arg(id);
@@ -849,7 +844,7 @@ impl<T> std::fmt::Debug for RedisBuffer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBuffer")
             .field("name", &self.shared.name)
-            .field("capacity", &self.shared.capacity)
+            .field("capacity", &self.shared.settings.capacity)
             .field("consumer", &self.shared.consumer)
             .field("producer", &self.shared.producer)
             .finish_non_exhaustive()

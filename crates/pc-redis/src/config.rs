@@ -20,15 +20,21 @@ pub const MAX_CAPACITY: usize = 1 << 53;
 pub struct Builder<T> {
     pub(crate) target: Target,
     pub(crate) name: String,
+    pub(crate) settings: Settings,
+    pub(crate) producer_id: Option<String>,
+    pub(crate) hash_tag: Option<String>,
+    items: PhantomData<fn(T) -> T>,
+}
+
+/// A buffer value's settings, as its builder was given them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
     pub(crate) capacity: usize,
     pub(crate) lease: Duration,
     pub(crate) reclaim_interval: Duration,
     pub(crate) max_deliveries: u32,
     pub(crate) poll: Duration,
-    pub(crate) producer_id: Option<String>,
     pub(crate) retries: u32,
-    pub(crate) hash_tag: Option<String>,
-    items: PhantomData<fn(T) -> T>,
 }
 
 /// The server a builder connects to.
@@ -46,13 +52,13 @@ impl<T> fmt::Debug for Builder<T> {
         f.debug_struct("Builder")
             .field("cluster", &cluster)
             .field("name", &self.name)
-            .field("capacity", &self.capacity)
-            .field("lease", &self.lease)
-            .field("reclaim_interval", &self.reclaim_interval)
-            .field("max_deliveries", &self.max_deliveries)
-            .field("poll", &self.poll)
+            .field("capacity", &self.settings.capacity)
+            .field("lease", &self.settings.lease)
+            .field("reclaim_interval", &self.settings.reclaim_interval)
+            .field("max_deliveries", &self.settings.max_deliveries)
+            .field("poll", &self.settings.poll)
             .field("producer_id", &self.producer_id)
-            .field("retries", &self.retries)
+            .field("retries", &self.settings.retries)
             .field("hash_tag", &self.hash_tag)
             .finish_non_exhaustive()
     }
@@ -63,13 +69,15 @@ impl<T> Builder<T> {
         Self {
             target,
             name: name.to_owned(),
-            capacity: 10,
-            lease: Duration::from_secs(30),
-            reclaim_interval: Duration::from_secs(1),
-            max_deliveries: 5,
-            poll: Duration::from_millis(100),
+            settings: Settings {
+                capacity: 10,
+                lease: Duration::from_secs(30),
+                reclaim_interval: Duration::from_secs(1),
+                max_deliveries: 5,
+                poll: Duration::from_millis(100),
+                retries: 3,
+            },
             producer_id: None,
-            retries: 3,
             hash_tag: None,
             items: PhantomData,
         }
@@ -79,7 +87,7 @@ impl<T> Builder<T> {
     /// in-memory buffer's pipelines). A buffer that exists keeps its capacity: connecting with
     /// another is [`ConnectError::CapacityMismatch`].
     pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity;
+        self.settings.capacity = capacity;
         self
     }
 
@@ -87,27 +95,27 @@ impl<T> Builder<T> {
     /// consumer may take it over (default 30 s). A live consumer renews the lease of what it holds
     /// every third of it, so only a consumer that died (or stopped renewing) loses its items.
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
+        self.settings.lease = lease;
         self
     }
 
     /// How often a consumer looks for items whose lease ran out (default 1 s).
     pub fn reclaim_interval(mut self, interval: Duration) -> Self {
-        self.reclaim_interval = interval;
+        self.settings.reclaim_interval = interval;
         self
     }
 
     /// After this many deliveries without an acknowledgement an item is moved to the
     /// dead-letter stream instead of being delivered again (default 5).
     pub fn max_deliveries(mut self, deliveries: u32) -> Self {
-        self.max_deliveries = deliveries;
+        self.settings.max_deliveries = deliveries;
         self
     }
 
     /// How long one blocking server call waits before the caller looks again at its own
     /// deadline, expired leases, and a close that did not wake it (default 100 ms).
     pub fn poll(mut self, poll: Duration) -> Self {
-        self.poll = poll;
+        self.settings.poll = poll;
         self
     }
 
@@ -135,7 +143,7 @@ impl<T> Builder<T> {
     /// How many times a put whose connection failed is sent again on a fresh connection before
     /// the items are handed back (default 3).
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = retries;
+        self.settings.retries = retries;
         self
     }
 
@@ -152,16 +160,16 @@ impl<T> Builder<T> {
         if let Some(tag) = self.hash_tag.as_ref().filter(|tag| !valid_name(tag)) {
             return Err(ConnectError::InvalidName(tag.clone()));
         }
-        if self.capacity == 0 || self.capacity > MAX_CAPACITY {
+        if self.settings.capacity == 0 || self.settings.capacity > MAX_CAPACITY {
             return Err(ConnectError::InvalidSetting(format!(
                 "capacity {} is not between 1 and 2^53",
-                self.capacity
+                self.settings.capacity
             )));
         }
         for (what, value) in [
-            ("lease", self.lease),
-            ("reclaim interval", self.reclaim_interval),
-            ("poll", self.poll),
+            ("lease", self.settings.lease),
+            ("reclaim interval", self.settings.reclaim_interval),
+            ("poll", self.settings.poll),
         ] {
             if value < Duration::from_millis(1) || value > Duration::from_secs(86_400) {
                 return Err(ConnectError::InvalidSetting(format!(
@@ -169,7 +177,7 @@ impl<T> Builder<T> {
                 )));
             }
         }
-        if self.max_deliveries == 0 {
+        if self.settings.max_deliveries == 0 {
             return Err(ConnectError::InvalidSetting(
                 "max_deliveries must be at least 1".into(),
             ));

@@ -196,11 +196,11 @@ impl Lease {
         let next = next.shared();
         let impossible = if !self.shared.server.together_with(&next.server) {
             Some("the buffers are on different servers".to_owned())
-        } else if items.len() > next.capacity.min(MAX_FORWARD) {
+        } else if items.len() > next.settings.capacity.min(MAX_FORWARD) {
             Some(format!(
                 "{} items, more than one forward carries into a buffer of capacity {}",
                 items.len(),
-                next.capacity
+                next.settings.capacity
             ))
         } else {
             None

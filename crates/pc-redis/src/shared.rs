@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use redis::Value;
 
+use crate::config::Settings;
 use crate::err::RedisError;
 use crate::keys::{GROUP, Keys};
 use crate::scripts::Scripts;
@@ -26,12 +27,7 @@ pub(crate) struct Shared {
     pub(crate) consumer: String,
     pub(crate) producer: String,
     pub(crate) name: String,
-    pub(crate) capacity: usize,
-    pub(crate) lease: Duration,
-    pub(crate) reclaim_interval: Duration,
-    pub(crate) max_deliveries: u32,
-    pub(crate) poll: Duration,
-    pub(crate) retries: u32,
+    pub(crate) settings: Settings,
     /// The ids each thread took and has not acknowledged.
     pub(crate) taken: Mutex<HashMap<ThreadId, Vec<String>>>,
     /// The ids of deliveries whose lease is alive (see [`Lease`](crate::Lease)).
@@ -50,7 +46,7 @@ pub(crate) fn read_timeout(poll: Duration) -> Duration {
 impl Shared {
     /// Opens a connection whose reads time out well after any blocking call's own timeout.
     pub(crate) fn open(&self) -> Result<Connection, RedisError> {
-        self.server.open(read_timeout(self.poll))
+        self.server.open(read_timeout(self.settings.poll))
     }
 
     /// Runs `call` on a connection of the calling thread's own, opened if none is idle; a
@@ -105,7 +101,7 @@ impl Shared {
                 Ok(0 | 1) => return Ok(true),
                 Ok(-1) => return Ok(false),
                 Ok(_) => waiting = true,
-                Err(err) if err.is_connection_error() && attempt < self.retries => {
+                Err(err) if err.is_connection_error() && attempt < self.settings.retries => {
                     attempt += 1;
                     thread::sleep(Duration::from_millis(50 << attempt.min(4)));
                     continue;
@@ -122,7 +118,7 @@ impl Shared {
             next.with_connection(|connection| {
                 let _: Value = redis::cmd("BLPOP")
                     .arg(&next.keys.room)
-                    .arg(self.poll.as_secs_f64().max(0.001))
+                    .arg(self.settings.poll.as_secs_f64().max(0.001))
                     .query(connection)?;
                 Ok(())
             })?;

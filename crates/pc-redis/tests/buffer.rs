@@ -13,6 +13,7 @@ use common::Place;
 use pc_pipeline::{Pipeline, Stage};
 use pc_redis::{
     Buffer, BufferGetError, BufferPutError, ConnectError, Delivery, Lease, MAX_CAPACITY,
+    RedisBuffer,
 };
 
 fn items_come_out_in_put_order_and_the_counts_add_up(place: &Place) {
@@ -203,8 +204,10 @@ fn a_dead_consumers_items_go_to_another_after_the_lease(place: &Place) {
     survivor.destroy().unwrap();
 }
 
-fn a_live_consumers_lease_is_renewed_while_it_works(place: &Place) {
-    let name = common::name("renew");
+/// Two consumers of one fresh buffer whose lease is 1 s and which look for expired leases every
+/// 10 ms: the first to work, the other ready to take over whatever is not renewed.
+fn worker_and_other(place: &Place, test: &str) -> (RedisBuffer<u32>, RedisBuffer<u32>) {
+    let name = common::name(test);
     let open = || {
         place
             .builder::<u32>(&name)
@@ -214,7 +217,11 @@ fn a_live_consumers_lease_is_renewed_while_it_works(place: &Place) {
             .connect()
             .unwrap()
     };
-    let (worker, other) = (open(), open());
+    (open(), open())
+}
+
+fn a_live_consumers_lease_is_renewed_while_it_works(place: &Place) {
+    let (worker, other) = worker_and_other(place, "renew");
     worker.put(1).unwrap();
     assert_eq!(worker.get().unwrap(), 1);
     // Two and a half leases: without renewal (every third of a lease) the other consumer
@@ -584,17 +591,7 @@ fn a_dropped_lease_is_delivered_again_once_it_runs_out(place: &Place) {
 }
 
 fn a_live_lease_is_renewed_and_any_thread_may_acknowledge_it(place: &Place) {
-    let name = common::name("live-lease");
-    let open = || {
-        place
-            .builder::<u32>(&name)
-            .capacity(4)
-            .lease(Duration::from_secs(1))
-            .reclaim_interval(Duration::from_millis(10))
-            .connect()
-            .unwrap()
-    };
-    let (worker, other) = (open(), open());
+    let (worker, other) = worker_and_other(place, "live-lease");
     worker.put(1).unwrap();
     worker.close().unwrap();
     let delivery = worker.deliveries().next().unwrap().unwrap();
@@ -675,7 +672,7 @@ fn close_ends_every_consumer_waiting_on_an_empty_buffer() {
         return;
     };
     let open = || {
-        pc_redis::RedisBuffer::<u32>::builder(&server.url, "wake")
+        RedisBuffer::<u32>::builder(&server.url, "wake")
             .poll(Duration::from_secs(600))
             .connect()
             .unwrap()
