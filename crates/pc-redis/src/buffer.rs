@@ -18,7 +18,7 @@ use crate::lease::Renewer;
 use crate::reply::{self, Entry};
 use crate::scripts::Scripts;
 use crate::server::{Connection, Server};
-use crate::shared::{MAX_BATCH, Shared, lock, read_timeout};
+use crate::shared::{MAX_BATCH, Shared, encode_all, lock, read_timeout, retry_pause};
 use crate::stats::{Accounting, DeadLetter};
 
 /// A bounded buffer of `T` on Redis Streams, shared by every process that opens the same name on
@@ -462,18 +462,10 @@ impl<T: Serialize> RedisBuffer<T> {
         deadline: Option<Instant>,
         waited: &mut Duration,
     ) -> Result<(), BufferPutError<Vec<T>, RedisError>> {
-        let mut encoded = Vec::with_capacity(items.len());
-        for item in &items {
-            match serde_json::to_vec(item) {
-                Ok(bytes) => encoded.push(bytes),
-                Err(err) => {
-                    return Err(BufferPutError::Transport(
-                        items,
-                        RedisError::Encode(err.to_string()),
-                    ));
-                }
-            }
-        }
+        let encoded = match encode_all(&items) {
+            Ok(encoded) => encoded,
+            Err(err) => return Err(BufferPutError::Transport(items, err)),
+        };
         let mut done = 0;
         let mut wait_started = None;
         // Whether the server counts this call among the producers waiting for room (then an
@@ -595,7 +587,7 @@ impl<T: Serialize> RedisBuffer<T> {
                 }
                 Err(err) if err.is_connection_error() && attempt < shared.settings.retries => {
                     attempt += 1;
-                    thread::sleep(Duration::from_millis(50 << attempt.min(4)));
+                    retry_pause(attempt);
                 }
                 Err(err) => {
                     // The items go back to the caller, who may have them put again as new

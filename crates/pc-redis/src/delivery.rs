@@ -11,10 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::buffer::RedisBuffer;
 use crate::err::RedisError;
-use crate::shared::{Shared, lock};
-
-/// The most items one forward carries.
-const MAX_FORWARD: usize = 512;
+use crate::shared::{MAX_BATCH, Shared, encode_all, lock};
 
 /// The items of a [`RedisBuffer`], each with the [`Lease`] on it, for a consumer whose items
 /// leave the thread that took them before they are done: a chain of stages
@@ -196,7 +193,7 @@ impl Lease {
         let next = next.shared();
         let impossible = if !self.shared.server.together_with(&next.server) {
             Some("the buffers are on different servers".to_owned())
-        } else if items.len() > next.settings.capacity.min(MAX_FORWARD) {
+        } else if items.len() > next.settings.capacity.min(MAX_BATCH) {
             Some(format!(
                 "{} items, more than one forward carries into a buffer of capacity {}",
                 items.len(),
@@ -208,16 +205,10 @@ impl Lease {
         if let Some(why) = impossible {
             return Err(BufferPutError::Transport(items, RedisError::Forward(why)));
         }
-        let mut encoded = Vec::with_capacity(items.len());
-        for item in &items {
-            match serde_json::to_vec(item) {
-                Ok(bytes) => encoded.push(bytes),
-                Err(err) => {
-                    let err = RedisError::Encode(err.to_string());
-                    return Err(BufferPutError::Transport(items, err));
-                }
-            }
-        }
+        let encoded = match encode_all(&items) {
+            Ok(encoded) => encoded,
+            Err(err) => return Err(BufferPutError::Transport(items, err)),
+        };
         match self.shared.forward(&self.id, next, &encoded) {
             Ok(true) => Ok(()),
             Ok(false) => Err(BufferPutError::Closed(items)),

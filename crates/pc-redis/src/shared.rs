@@ -6,6 +6,7 @@ use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use redis::Value;
+use serde::Serialize;
 
 use crate::config::Settings;
 use crate::err::RedisError;
@@ -36,6 +37,19 @@ pub(crate) struct Shared {
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Each item as JSON, in order; the first that cannot be encoded fails them all.
+pub(crate) fn encode_all<T: Serialize>(items: &[T]) -> Result<Vec<Vec<u8>>, RedisError> {
+    items
+        .iter()
+        .map(|item| serde_json::to_vec(item).map_err(|err| RedisError::Encode(err.to_string())))
+        .collect()
+}
+
+/// The pause before sending a call again on a fresh connection, growing with `attempt` (from 1).
+pub(crate) fn retry_pause(attempt: u32) {
+    thread::sleep(Duration::from_millis(50 << attempt.min(4)));
 }
 
 /// A read timeout well after any blocking call's own, which waits at most `poll`.
@@ -103,7 +117,7 @@ impl Shared {
                 Ok(_) => waiting = true,
                 Err(err) if err.is_connection_error() && attempt < self.settings.retries => {
                     attempt += 1;
-                    thread::sleep(Duration::from_millis(50 << attempt.min(4)));
+                    retry_pause(attempt);
                     continue;
                 }
                 Err(RedisError::Redis(err))
