@@ -6,7 +6,8 @@
 //!
 //! `PC_REPS=5 cargo bench -p pc-benches --bench redis`. Uses `PC_REDIS_URL` if it is a TCP URL
 //! (`redis://host:port/`), else starts `redis-server` on a spare loopback port. `PC_ITEMS` sets the
-//! items per batched run (the single-item runs move a quarter of them).
+//! items per batched run (the single-item runs move a quarter of them); `PC_ONLY` the start of
+//! a row's name (for example `one`) runs only the rows it starts.
 
 use std::env;
 use std::io::{BufRead, BufReader};
@@ -30,21 +31,27 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let only = env::var("PC_ONLY").unwrap_or_default();
     let (host, port, _server) = server();
     let url = format!("redis://{host}:{port}/");
     println!("redis-server at {host}:{port}, {reps} repetitions, alternated, medians");
-    let mut rows: Vec<Row> = [
-        "batches of 64 | redis-benchmark -c 1 -P 16",
-        "one at a time | redis-benchmark -c 1 -P 1",
-        "a relay between two buffers, one at a time | redis-benchmark -c 1 -P 1",
-    ]
-    .map(Row::new)
-    .into();
+    let jobs = [
+        ("batches of 64 | redis-benchmark -c 1 -P 16", 16, 64, items),
+        ("one at a time | redis-benchmark -c 1 -P 1", 1, 1, items / 4),
+        (
+            "a relay between two buffers, one at a time | redis-benchmark -c 1 -P 1",
+            1,
+            0,
+            items / 4,
+        ),
+    ];
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .filter(|(job, ..)| job.starts_with(&only))
+        .collect();
+    let mut rows: Vec<Row> = jobs.iter().map(|&(job, ..)| Row::new(job)).collect();
     for rep in 0..reps {
-        for (row, (pipeline, batch, n)) in [(16, 64, items), (1, 1, items / 4), (1, 0, items / 4)]
-            .into_iter()
-            .enumerate()
-        {
+        for (row, &(_, pipeline, batch, n)) in jobs.iter().enumerate() {
             let before = server_cpu(&host, port);
             let theirs = redis_benchmark(&host, port, pipeline, n);
             let between = server_cpu(&host, port);
