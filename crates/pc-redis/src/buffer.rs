@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -51,6 +52,8 @@ pub struct RedisBuffer<T> {
     last_stats: Mutex<BufferStats>,
     /// Counts made outside the scripts, sent with the next script call.
     tally: Mutex<Tally>,
+    /// Whether the gate may still be there (see [`Keys::gate`]); false once a read found it gone.
+    gate_open: AtomicBool,
     _renewer: Renewer,
     items: PhantomData<fn(T) -> T>,
 }
@@ -69,6 +72,15 @@ struct Tally {
     get_wait_us: u64,
     /// When the oldest count not yet sent was made.
     since: Option<Instant>,
+}
+
+/// What [`RedisBuffer::acknowledge_and_read`] did.
+struct GateRead {
+    /// Whether the acknowledgements were made.
+    acknowledged: bool,
+    /// Whether the buffer held nothing to read when the read was sent.
+    waits: bool,
+    entries: Vec<Entry>,
 }
 
 /// The next sequence number of this producer; unknown after a put whose outcome is unknown.
@@ -151,6 +163,7 @@ impl<T> RedisBuffer<T> {
             .connect
             .key(&shared.keys.meta)
             .key(&shared.keys.items)
+            .key(&shared.keys.gate)
             .arg(shared.settings.capacity)
             .arg(GROUP)
             .invoke(&mut connection)?;
@@ -174,6 +187,7 @@ impl<T> RedisBuffer<T> {
             last_reclaim: Mutex::new(Instant::now()),
             last_stats: Mutex::new(BufferStats::default()),
             tally: Mutex::new(Tally::default()),
+            gate_open: AtomicBool::new(true),
             _renewer: renewer,
             items: PhantomData,
             shared,
@@ -244,6 +258,7 @@ impl<T> RedisBuffer<T> {
                 .key(&keys.meta)
                 .key(&keys.room)
                 .key(&keys.items)
+                .key(&keys.gate)
                 .invoke(connection)?;
             Ok(())
         })
@@ -316,6 +331,7 @@ impl<T> RedisBuffer<T> {
                 .arg(&keys.dead)
                 .arg(&keys.room)
                 .arg(&keys.producers)
+                .arg(&keys.gate)
                 .query(connection)?;
             Ok(())
         })
@@ -324,6 +340,18 @@ impl<T> RedisBuffer<T> {
     /// The last figures `accounting` read.
     pub(crate) fn cached_stats(&self) -> BufferStats {
         *lock(&self.last_stats)
+    }
+
+    /// Whether a reclaim is due, without marking it done.
+    fn reclaim_is_due(&self) -> bool {
+        lock(&self.last_reclaim).elapsed() >= self.shared.settings.reclaim_interval
+    }
+
+    /// Whether the tally is old enough to go with the next script call.
+    fn tally_is_due(&self) -> bool {
+        lock(&self.tally)
+            .since
+            .is_some_and(|since| since.elapsed() >= TALLY_EVERY)
     }
 
     /// Whether a reclaim is due, and if so marks it done.
@@ -673,6 +701,44 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
         }
         let max = max.min(MAX_BATCH);
         let mut wait_started = None;
+        if !acks.is_empty() && self.may_read_with_gate(deadline) {
+            // A consumer that acknowledges and then waits for the next item does both in one
+            // round trip; whatever else the take script does (closed, reclaims, the tally) waits
+            // for the next take, which the gate forces once the buffer is closed.
+            let block = deadline.map_or(self.shared.settings.poll, |deadline| {
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(self.shared.settings.poll)
+            });
+            let started = Instant::now();
+            match self.acknowledge_and_read(&acks, max, block) {
+                Ok(read) => {
+                    if read.acknowledged {
+                        acks.clear();
+                    }
+                    if read.waits {
+                        wait_started = Some(started);
+                    }
+                    if !read.entries.is_empty() {
+                        let accepted = self.accept(read.entries, out);
+                        if !matches!(accepted, Ok(0)) {
+                            if !acks.is_empty() {
+                                lock(&self.shared.taken)
+                                    .entry(thread::current().id())
+                                    .or_default()
+                                    .append(&mut acks);
+                            }
+                            self.end_wait(wait_started, waited);
+                            return accepted.map_err(BufferGetError::Transport);
+                        }
+                    }
+                }
+                Err(err) => {
+                    self.end_wait(wait_started, waited);
+                    return Err(BufferGetError::Transport(err));
+                }
+            }
+        }
         let outcome = loop {
             let taken = self.take_now(max, std::mem::take(&mut acks));
             let entries = match taken {
@@ -732,12 +798,103 @@ impl<T: DeserializeOwned> RedisBuffer<T> {
                 Err(err) => break Err(BufferGetError::Transport(err)),
             }
         };
-        if let Some(started) = wait_started {
+        self.end_wait(wait_started, waited);
+        outcome
+    }
+
+    /// Counts a get's wait that began at `started`, if it waited.
+    fn end_wait(&self, started: Option<Instant>, waited: &mut Duration) {
+        if let Some(started) = started {
             let time = started.elapsed();
             *waited += time;
             self.add_wait(false, time);
         }
-        outcome
+    }
+
+    /// Whether a take may acknowledge and wait in one round trip: on one node (a cluster
+    /// connection sends no pipelines), while the gate may be there, and when neither a deadline,
+    /// a reclaim nor the tally asks for the take script now.
+    fn may_read_with_gate(&self, deadline: Option<Instant>) -> bool {
+        !self.shared.server.is_cluster()
+            && self.gate_open.load(Ordering::Relaxed)
+            && deadline.is_none_or(|deadline| deadline > Instant::now())
+            && !self.reclaim_is_due()
+            && !self.tally_is_due()
+    }
+
+    /// Acknowledges `acks` and reads new entries, waiting up to `block` for one, in one round
+    /// trip: the acknowledging script, then a blocking read of the items and the gate.
+    fn acknowledge_and_read(
+        &self,
+        acks: &[String],
+        max: usize,
+        block: Duration,
+    ) -> Result<GateRead, RedisError> {
+        let shared = &self.shared;
+        let keys = &shared.keys;
+        let replies: Vec<Value> = self.with_connection(|connection| {
+            let mut pipe = redis::pipe();
+            pipe.cmd("EVALSHA")
+                .arg(shared.scripts.ack.get_hash())
+                .arg(3)
+                .arg(&keys.items)
+                .arg(&keys.meta)
+                .arg(&keys.room)
+                .arg(GROUP)
+                .arg(acks);
+            pipe.cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(GROUP)
+                .arg(&shared.consumer)
+                .arg("COUNT")
+                .arg(max)
+                .arg("BLOCK")
+                .arg(millis(block).max(1))
+                .arg("STREAMS")
+                .arg(&keys.items)
+                .arg(&keys.gate)
+                .arg(">")
+                .arg(">");
+            // Each reply on its own: the read may have taken entries whatever the script did.
+            Ok(pipe.ignore_errors().query(connection)?)
+        })?;
+        let mut replies = replies.into_iter();
+        let (acked, read) = (replies.next(), replies.next());
+        let (acknowledged, waits) = match acked {
+            Some(Value::Array(counts)) => (
+                true,
+                counts
+                    .get(1)
+                    .is_some_and(|n| reply::int(n).is_ok_and(|n| n <= 0)),
+            ),
+            // The script was flushed from the server: loaded again for the next time, and the
+            // take script acknowledges.
+            _ => {
+                self.with_connection(|connection| Ok(shared.scripts.ack.load(connection)?))?;
+                (false, false)
+            }
+        };
+        let entries = match read {
+            Some(Value::ServerError(err)) if err.code() == "NOGROUP" => {
+                self.gate_open.store(false, Ordering::Relaxed);
+                Vec::new()
+            }
+            Some(Value::ServerError(err)) => {
+                return Err(RedisError::Redis(redis::RedisError::from(err)));
+            }
+            Some(read) => reply::read_group(read)?,
+            None => return Err(RedisError::Reply("a short reply to a read".into())),
+        };
+        if !entries.is_empty() {
+            let mut tally = lock(&self.tally);
+            tally.since.get_or_insert_with(Instant::now);
+            tally.got += entries.len() as u64;
+        }
+        Ok(GateRead {
+            acknowledged,
+            waits,
+            entries,
+        })
     }
 
     /// Reclaims expired items if due and reads new ones, without blocking.

@@ -17,6 +17,9 @@ pub(crate) struct Keys {
     pub(crate) room: String,
     /// The hash of each producer's last accepted sequence.
     pub(crate) producers: String,
+    /// An empty stream with the group, read beside `items` by a consumer that acknowledges and
+    /// waits in one round trip; close deletes it, so that such a read fails at once from then on.
+    pub(crate) gate: String,
 }
 
 impl Keys {
@@ -31,6 +34,7 @@ impl Keys {
             dead: key("dead"),
             room: key("room"),
             producers: key("producers"),
+            gate: key("gate"),
         }
     }
 }
@@ -47,11 +51,25 @@ mod tests {
     #[test]
     fn every_key_shares_the_hash_tag() {
         let keys = Keys::new("jobs", None);
-        for key in [keys.items, keys.meta, keys.dead, keys.room, keys.producers] {
+        for key in [
+            keys.items,
+            keys.meta,
+            keys.dead,
+            keys.room,
+            keys.producers,
+            keys.gate,
+        ] {
             assert!(key.starts_with("pc:{jobs}:"), "{key}");
         }
         let keys = Keys::new("jobs", Some("photos"));
-        for key in [keys.items, keys.meta, keys.dead, keys.room, keys.producers] {
+        for key in [
+            keys.items,
+            keys.meta,
+            keys.dead,
+            keys.room,
+            keys.producers,
+            keys.gate,
+        ] {
             assert!(key.starts_with("pc:{photos}:jobs:"), "{key}");
         }
         assert!(valid_name("jobs") && !valid_name("") && !valid_name("a{b") && !valid_name("}"));

@@ -78,17 +78,23 @@ local function acknowledge(items, meta, room, group, from, waiting, count)
 end
 ";
 
-/// KEYS: meta, items. ARGV: capacity, group.
-/// Returns 'ok', or the capacity the buffer already has when it differs.
+/// KEYS: meta, items, gate. ARGV: capacity, group.
+/// Returns 'ok', or the capacity the buffer already has when it differs. The gate is made only
+/// while the buffer is open: close deletes it for good.
 const CONNECT: &str = r"
-local capacity = redis.call('HGET', KEYS[1], 'capacity')
+local m = redis.call('HMGET', KEYS[1], 'capacity', 'closed')
+local capacity = m[1]
 if capacity and capacity ~= ARGV[1] then return capacity end
 if not capacity then
   redis.call('HSET', KEYS[1], 'capacity', ARGV[1], 'closed', 0)
 end
-local made = redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[2], '0', 'MKSTREAM')
-if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then
-  return redis.error_reply(made.err)
+local streams = {KEYS[2]}
+if m[2] ~= '1' then streams[2] = KEYS[3] end
+for _, stream in ipairs(streams) do
+  local made = redis.pcall('XGROUP', 'CREATE', stream, ARGV[2], '0', 'MKSTREAM')
+  if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then
+    return redis.error_reply(made.err)
+  end
 end
 return 'ok'
 ";
@@ -189,12 +195,14 @@ if #out == 0 and m[2] == '1' and count <= tonumber(ARGV[4]) then state = 1 end
 return {state, out}
 ";
 
-/// KEYS: items, meta, room. ARGV: group, ids... Returns the items left in the buffer.
+/// KEYS: items, meta, room. ARGV: group, ids... Returns `{left, unread}`: the items left in the
+/// buffer, and how many of them no consumer has taken (0 or less: a read sent now waits).
 const ACK: &str = r"
 local m = redis.call('HMGET', KEYS[2], 'capacity', 'put', 'acked', 'dead', 'put_waiting')
-if not m[1] then return 0 end
+if not m[1] then return {0, 0} end
 local count = counted(m[2], m[3], m[4])
-return acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2, tonumber(m[5] or '0'), count)
+count = acknowledge(KEYS[1], KEYS[2], KEYS[3], ARGV[1], 2, tonumber(m[5] or '0'), count)
+return {count, count - redis.call('XPENDING', KEYS[1], ARGV[1])[1]}
 ";
 
 /// KEYS: this buffer's items, meta and room, then the next buffer's items, meta and room. ARGV:
@@ -256,14 +264,15 @@ end
 return renewed
 ";
 
-/// KEYS: meta, room, items. Closes, and wakes every blocked producer and consumer so that it
-/// sees it: an entry added and deleted at once ends every blocking read of the stream, with
-/// nothing read.
+/// KEYS: meta, room, items, gate. Closes, and wakes every blocked producer and consumer so that
+/// it sees it: an entry added and deleted at once ends every blocking read of the stream, with
+/// nothing read, and without the gate a read that names it fails at once.
 const CLOSE: &str = r"
 if not redis.call('HGET', KEYS[1], 'capacity') then return gone() end
 redis.call('HSET', KEYS[1], 'closed', 1)
 wake(KEYS[2], 64)
 redis.call('XDEL', KEYS[3], redis.call('XADD', KEYS[3], '*', 'closed', '1'))
+redis.call('DEL', KEYS[4])
 return 1
 ";
 

@@ -58,9 +58,16 @@ pub(crate) fn read_timeout(poll: Duration) -> Duration {
 }
 
 impl Shared {
-    /// Opens a connection whose reads time out well after any blocking call's own timeout.
+    /// Opens a connection whose reads time out well after any blocking call's own timeout. On
+    /// one node it loads the acknowledging script: a consumer sends it by hash ahead of a
+    /// blocking read, where a missing script would let the read wait with the acknowledgement
+    /// undone.
     pub(crate) fn open(&self) -> Result<Connection, RedisError> {
-        self.server.open(read_timeout(self.settings.poll))
+        let mut connection = self.server.open(read_timeout(self.settings.poll))?;
+        if !self.server.is_cluster() {
+            self.scripts.ack.load(&mut connection)?;
+        }
+        Ok(connection)
     }
 
     /// Runs `call` on a connection of the calling thread's own, opened if none is idle; a
@@ -151,7 +158,7 @@ impl Shared {
                 for id in chunk {
                     call.arg(id);
                 }
-                Ok(call.invoke::<i64>(connection)?)
+                Ok(call.invoke::<Value>(connection)?)
             })?;
         }
         Ok(())

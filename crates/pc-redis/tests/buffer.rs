@@ -6,6 +6,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -703,4 +704,112 @@ fn close_ends_every_consumer_waiting_on_an_empty_buffer() {
         }
     });
     closer.destroy().unwrap();
+}
+
+/// Takes one item the way the consumer role does: acknowledging what the thread holds first.
+fn acknowledge_and_get(
+    buffer: &RedisBuffer<u32>,
+) -> Result<u32, BufferGetError<pc_redis::RedisError>> {
+    let mut out = Vec::new();
+    let mut waited = Duration::ZERO;
+    buffer.acknowledge_and_get_batch_into_waited(&mut out, 1, &mut waited)?;
+    Ok(out.pop().expect("one item"))
+}
+
+/// A consumer that acknowledges and waits in one round trip after the buffer closed sees
+/// closed at once, though its poll is 600 s and no close woke it: the close removed the gate.
+#[test]
+fn an_acknowledging_consumer_sees_a_close_made_while_it_worked() {
+    let Some(server) = common::own_server(&[]) else {
+        return;
+    };
+    let open = || {
+        RedisBuffer::<u32>::builder(&server.url, "worked")
+            .poll(Duration::from_secs(600))
+            .connect()
+            .unwrap()
+    };
+    let (reader, producer) = (Arc::new(open()), open());
+    producer.put(7).unwrap();
+    let (took, taken) = mpsc::channel();
+    let (closed, close_seen) = mpsc::channel::<()>();
+    // Not scoped: if the consumer stays blocked, the test fails at the bound instead of
+    // waiting for it.
+    thread::spawn(move || {
+        took.send(acknowledge_and_get(&reader)).unwrap();
+        close_seen.recv().unwrap();
+        took.send(acknowledge_and_get(&reader)).unwrap();
+    });
+    assert_eq!(taken.recv().unwrap().unwrap(), 7);
+    producer.close().unwrap();
+    closed.send(()).unwrap();
+    let outcome = taken
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the consumer sees the close at once, not after its 600 s poll");
+    assert!(outcome.unwrap_err().is_closed());
+    let accounting = producer.accounting().unwrap();
+    assert_eq!((accounting.produced, accounting.acknowledged), (1, 1));
+    producer.destroy().unwrap();
+}
+
+/// An acknowledging get that finds an item counts no wait; one that blocks on an empty buffer
+/// counts one, and its acknowledgement is made before it blocks (the room goes to the producer).
+#[test]
+fn an_acknowledging_get_counts_a_wait_only_when_it_blocks() {
+    let Some(server) = common::own_server(&[]) else {
+        return;
+    };
+    let open = || {
+        RedisBuffer::<u32>::builder(&server.url, "waits")
+            .capacity(2)
+            .poll(Duration::from_secs(600))
+            .connect()
+            .unwrap()
+    };
+    let (consumer, producer) = (Arc::new(open()), open());
+    let mut admin = redis::Client::open(server.url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut blocked_reads = || {
+        let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+        clients
+            .lines()
+            .filter(|client| client.contains("cmd=xreadgroup") && client.contains("flags=b"))
+            .count()
+    };
+    producer.put(1).unwrap();
+    producer.put(2).unwrap();
+    let (took, taken) = mpsc::channel();
+    let (next, go) = mpsc::channel::<()>();
+    let reader = Arc::clone(&consumer);
+    // Not scoped, so that a failed assertion ends the test rather than waiting for the reader.
+    thread::spawn(move || {
+        for get in 0..3 {
+            if get > 0 && go.recv().is_err() {
+                return;
+            }
+            took.send(acknowledge_and_get(&reader)).unwrap();
+        }
+    });
+    assert_eq!(taken.recv().unwrap().unwrap(), 1);
+    next.send(()).unwrap();
+    assert_eq!(taken.recv().unwrap().unwrap(), 2);
+    let stats = consumer.accounting().unwrap().buffer_stats();
+    assert_eq!(
+        (stats.get_waits, stats.len),
+        (0, 1),
+        "item 1 acknowledged, no wait"
+    );
+    next.send(()).unwrap();
+    assert!(
+        (0..100_000).any(|_| blocked_reads() == 1),
+        "the consumer blocks in its read"
+    );
+    assert_eq!(producer.accounting().unwrap().acknowledged, 2);
+    producer.put(3).unwrap();
+    assert_eq!(taken.recv().unwrap().unwrap(), 3);
+    let stats = consumer.accounting().unwrap().buffer_stats();
+    assert_eq!((stats.get_waits, stats.items_put, stats.len), (1, 3, 1));
+    producer.destroy().unwrap();
 }
