@@ -69,7 +69,8 @@ impl<T: Serialize + DeserializeOwned> Buffer<T> for RedisBuffer<T> {
         self.take(out, max, None::<Instant>, waited, false)
     }
 
-    /// One round trip: the take script acknowledges first.
+    /// One round trip: the acknowledgement goes first, with the take script or, on one node,
+    /// ahead of the blocking read.
     fn acknowledge_and_get_batch_into_waited(
         &self,
         out: &mut Vec<T>,
